@@ -1,0 +1,11 @@
+"""Sartiq Products API: wiring only."""
+
+from chalice import Chalice
+
+from chalicelib.api import auth, openapi, organizations, products
+
+app = Chalice(app_name="sartiq-products")
+app.experimental_feature_flags.update(["BLUEPRINTS"])
+
+for blueprint in (auth.bp, organizations.bp, products.bp, openapi.bp):
+    app.register_blueprint(blueprint, url_prefix="/api/v1")

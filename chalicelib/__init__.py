@@ -1,0 +1,1 @@
+"""Sartiq Products API: the application package that Chalice deploys beside app.py."""

@@ -1,0 +1,50 @@
+"""Domain errors to HTTP, in one place, in the reference's style."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice.app import Response
+from pydantic import BaseModel
+
+from chalicelib.errors import DomainError, NotAuthenticated
+
+logger = Logger(service="sartiq-products")
+
+JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+
+
+def error_response(error: DomainError) -> Response:
+    headers = dict(JSON_HEADERS)
+    if isinstance(error, NotAuthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return Response(
+        body=json.dumps({"detail": error.detail}, default=str), status_code=error.status_code, headers=headers
+    )
+
+
+def render(model: BaseModel | dict[str, Any], status_code: int = 200) -> Response:
+    body = model.model_dump_json() if isinstance(model, BaseModel) else json.dumps(model)
+    return Response(body=body, status_code=status_code, headers=dict(JSON_HEADERS))
+
+
+def api_view(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Every route is wrapped: a domain error becomes its HTTP answer, anything else a 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("unhandled error")
+            return Response(
+                body=json.dumps({"detail": "Internal Server Error"}), status_code=500, headers=dict(JSON_HEADERS)
+            )
+
+    return wrapper

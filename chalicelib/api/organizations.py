@@ -1,0 +1,50 @@
+"""Organizations and their members."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api import deps
+from chalicelib.api.errors import api_view, render
+from chalicelib.api.request import json_body, path_uuid
+from chalicelib.schemas.common import Message
+from chalicelib.schemas.users import MemberAdd, OrganizationCreate, OrganizationsPublic
+from chalicelib.services.organizations import member_public, to_public
+
+bp = Blueprint(__name__)
+
+ANY_CONTENT = ["*/*"]
+
+
+@bp.route("/organizations/", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def create_organization() -> Response:
+    caller = deps.caller(bp.current_request)
+    data = json_body(bp.current_request, OrganizationCreate)
+    return render(to_public(deps.organizations().create(caller, data)))
+
+
+@bp.route("/organizations/", methods=["GET"], content_types=ANY_CONTENT)
+@api_view
+def list_organizations() -> Response:
+    caller = deps.caller(bp.current_request)
+    orgs = [to_public(o) for o in deps.organizations().mine(caller)]
+    return render(OrganizationsPublic(data=orgs, count=len(orgs)))
+
+
+@bp.route("/organizations/{org_id}/members", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def add_member(org_id: str) -> Response:
+    caller = deps.caller(bp.current_request)
+    org = path_uuid("org_id", org_id)
+    data = json_body(bp.current_request, MemberAdd)
+    member, user = deps.organizations().add_member(caller, org, data)
+    return render(member_public(member, user))
+
+
+@bp.route("/organizations/{org_id}/members/{user_id}", methods=["DELETE"], content_types=ANY_CONTENT)
+@api_view
+def remove_member(org_id: str, user_id: str) -> Response:
+    caller = deps.caller(bp.current_request)
+    deps.organizations().remove_member(caller, path_uuid("org_id", org_id), path_uuid("user_id", user_id))
+    return render(Message(message="Member removed successfully"))

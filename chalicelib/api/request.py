@@ -1,0 +1,93 @@
+"""Reading a request into schemas: 422 with `loc` prefixed by query, path or body."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for err in exc.errors(include_url=False, include_context=False):
+        entry: dict[str, Any] = dict(err)
+        entry["loc"] = [where, *err["loc"]]
+        out.append(entry)
+    return out
+
+
+def validate(model: type[M], data: Any, where: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_errors(exc, where)) from exc
+
+
+def query(request: Request, model: type[M], multi: tuple[str, ...] = ()) -> M:
+    params = request.query_params
+    data: dict[str, Any] = {}
+    if params:
+        for name in params:
+            data[name] = params.getlist(name) if name in multi else params.getlist(name)[-1]
+    return validate(model, data, "query")
+
+
+def path_uuid(name: str, value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise InvalidInput.single(
+            ["path", name],
+            "Input should be a valid UUID",
+            value,
+            "uuid_parsing",
+        ) from exc
+
+
+def _media_type(request: Request) -> str:
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def json_body(request: Request, model: type[M]) -> M:
+    media_type = _media_type(request)
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise InvalidInput.single(["body"], "Content-Type must be application/json", media_type, "content_type")
+    raw = request.raw_body or b""
+    if not raw.strip():
+        raise InvalidInput.single(["body"], "Field required", None, "missing")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        position = getattr(exc, "pos", 0)
+        raise InvalidInput.single(["body", position], "JSON decode error", {}, "json_invalid") from exc
+    return validate(model, data, "body")
+
+
+def form_body(request: Request, model: type[M]) -> M:
+    media_type = _media_type(request)
+    body = request.raw_body or b""
+    raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    if media_type == "application/json":
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            data = {}
+    else:
+        data = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+    return validate(model, data, "body")
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

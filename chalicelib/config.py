@@ -1,0 +1,52 @@
+"""Typed settings from the environment, read once per process and never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: str = "local"
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
+    table_name: str = "sartiq-products"
+    images_bucket: str = "sartiq-products-images"
+    exports_bucket: str = "sartiq-products-exports"
+    # Public base URL of the images bucket (a CDN in production). Unset: the S3 URL is
+    # derived from the endpoint, so the local stack's moto server serves the images.
+    media_base_url: str | None = None
+    aws_endpoint_url: str | None = None
+
+    secret_key: SecretStr = SecretStr("change-me-local-only-secret-key-32b")
+    access_token_expire_minutes: int = 60 * 24 * 8
+    jwt_algorithm: str = "HS256"
+
+    first_superuser: str = "admin@example.com"
+    first_superuser_password: SecretStr = SecretStr("changethis-admin")
+
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    max_reference_images: int = 20
+    max_data_images: int = 20
+    list_max_limit: int = 1000
+
+    def media_url(self, key: str) -> str:
+        if self.media_base_url:
+            return f"{self.media_base_url.rstrip('/')}/{key}"
+        if self.aws_endpoint_url:
+            return f"{self.aws_endpoint_url.rstrip('/')}/{self.images_bucket}/{key}"
+        return f"https://{self.images_bucket}.s3.{self.aws_region}.amazonaws.com/{key}"
+
+    def media_key_from_url(self, url: str) -> str | None:
+        """The object key when `url` points into our images bucket, else None."""
+        prefix = self.media_url("")
+        return url[len(prefix) :] if url.startswith(prefix) and len(url) > len(prefix) else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The local stack: moto server, resources, demo data."""

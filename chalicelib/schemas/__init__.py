@@ -1,0 +1,1 @@
+"""Pydantic v2 models of the wire, named as in the API reference."""

@@ -1,0 +1,75 @@
+"""Every enum of the API, once (values as decided in shared/spec/README.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ProductGender(StrEnum):
+    MALE = "MALE"
+    FEMALE = "FEMALE"
+    UNISEX = "UNISEX"
+
+
+class AgeClass(StrEnum):
+    ADULT = "ADULT"
+    TEEN = "TEEN"
+    KID = "KID"
+    BABY = "BABY"
+
+
+class ProductPlacement(StrEnum):
+    UPPER_BODY = "UPPER_BODY"
+    LOWER_BODY = "LOWER_BODY"
+    FULL_BODY = "FULL_BODY"
+    FEET = "FEET"
+    HEAD = "HEAD"
+    ACCESSORY = "ACCESSORY"
+
+
+class ProductShootingStatus(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    TO_REVIEW = "TO_REVIEW"
+    APPROVED = "APPROVED"
+
+
+# The listing filter takes the same values as the product-level status.
+ShotStatusFilter = ProductShootingStatus
+
+
+class MediaResourceType(StrEnum):
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+
+
+class CreateMode(StrEnum):
+    BASIC = "basic"
+    COMPLETE = "complete"
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class ProductSortField(StrEnum):
+    NAME = "name"
+    SEASON = "season"
+    YEAR = "year"
+    GENDER = "gender"
+    PRODUCT_TYPE = "product_type"
+    SHOT_STATUS = "shot_status"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+
+
+class MemberRole(StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+class StoredRole(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"

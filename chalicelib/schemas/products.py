@@ -1,0 +1,269 @@
+"""Products on the wire: ProductCreate, ProductUpdate, ProductPublic, ProductsPublic, media."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.schemas.enums import (
+    AgeClass,
+    MediaResourceType,
+    ProductGender,
+    ProductPlacement,
+    ProductShootingStatus,
+    ProductSortField,
+    ShotStatusFilter,
+    SortOrder,
+)
+
+Str100 = Annotated[str, Field(max_length=100)]
+Str255 = Annotated[str, Field(max_length=255)]
+Str1000 = Annotated[str, Field(max_length=1000)]
+
+
+class MediaInput(BaseModel):
+    """An image given by reference: an existing media resource, or a URL."""
+
+    media_resource_id: uuid.UUID | None = None
+    url: str | None = None
+    alt_text: str | None = Field(default=None, max_length=1000)
+    caption: str | None = Field(default=None, max_length=3000)
+    color_profile: str | None = Field(default=None, max_length=100)
+    dominant_color: str | None = Field(default=None, max_length=32)
+    duration: float | None = None
+    height: int | None = Field(default=None, ge=0)
+    width: int | None = Field(default=None, ge=0)
+    protected: bool = False
+
+    @model_validator(mode="after")
+    def _has_source(self) -> MediaInput:
+        if self.media_resource_id is None and not self.url:
+            raise ValueError("MediaInput needs media_resource_id or url")
+        return self
+
+
+ImageInput = str | MediaInput
+
+
+class MediaResourcePublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    resource_type: MediaResourceType = MediaResourceType.IMAGE
+    content_hash: str
+    extension: str
+    file_size: int
+    width: int | None = None
+    height: int | None = None
+    aspect_ratio: float | None = None
+    orientation: str | None = None
+    dominant_color: str | None = None
+    color_profile: str | None = None
+    duration: float | None = None
+    alt_text: str | None = None
+    caption: str | None = None
+    protected: bool = False
+    created_at: datetime
+
+
+class _ProductFields(BaseModel):
+    """Descriptive fields common to create and update."""
+
+    sku: str | None = Field(default=None, max_length=255)
+    brand: Str1000 | None = None
+    master_item_code: Str255 | None = None
+    product_type_id: uuid.UUID | None = None
+    age_class: AgeClass | None = None
+    type: str | None = Field(default=None, max_length=255)
+    category: str | None = Field(default=None, max_length=255)
+    sleeve_type: Str100 | None = None
+    neckline: Str100 | None = None
+    closure_type: Str100 | None = None
+    fit_type: Str100 | None = None
+    length_type: Str100 | None = None
+    pattern: Str255 | None = None
+    materials: Str1000 | None = None
+    colour: Str255 | None = None
+    season: Str100 | None = None
+    year: int | None = Field(default=None, ge=1900, le=2200)
+    style_code: Str255 | None = None
+    in_store_date: datetime | None = None
+    theme: Str255 | None = None
+    brand_collection: Str255 | None = None
+    description: str | None = Field(default=None, max_length=3000)
+    back_description: Str1000 | None = None
+    ecommerce_description: str | None = Field(default=None, max_length=5000)
+    brand_metadata: dict[str, Any] | None = None
+    back_image: ImageInput | None = None
+    reference_images: list[ImageInput] | None = None
+    data_images: list[str] | None = None
+    is_filler: bool | None = None
+    organization_id: uuid.UUID | None = None
+
+
+class ProductCreate(_ProductFields):
+    name: str = Field(max_length=255, min_length=1)
+    gender: ProductGender | None = ProductGender.UNISEX
+    cover_image: ImageInput
+    public: bool = False
+
+
+class ProductUpdate(_ProductFields):
+    """Partial: only the fields sent are changed (see `model_fields_set`)."""
+
+    name: str | None = Field(default=None, max_length=255, min_length=1)
+    gender: ProductGender | None = None
+    cover_image: ImageInput | None = None
+    public: bool | None = None
+    materials: str | None = Field(default=None, max_length=5000)
+    # Extension of the reference: true completes a `mode=basic` draft.
+    enabled: bool | None = None
+
+
+# Fields of ProductPublic that are stored as written (the rest are derived).
+STORED_FIELDS = (
+    "sku",
+    "name",
+    "brand",
+    "master_item_code",
+    "product_type_id",
+    "gender",
+    "age_class",
+    "type",
+    "category",
+    "sleeve_type",
+    "neckline",
+    "closure_type",
+    "fit_type",
+    "length_type",
+    "pattern",
+    "materials",
+    "colour",
+    "season",
+    "year",
+    "style_code",
+    "in_store_date",
+    "theme",
+    "brand_collection",
+    "description",
+    "back_description",
+    "ecommerce_description",
+    "brand_metadata",
+    "cover_image_url",
+    "back_image_url",
+    "reference_images",
+    "cover_image_media",
+    "back_image_media",
+    "reference_images_media",
+    "data_image_urls",
+    "public",
+    "enabled",
+    "archived",
+    "demo",
+    "is_filler",
+)
+
+
+class ProductPublic(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    sku: str | None = None
+    name: str
+    brand: str | None = None
+    master_item_code: str | None = None
+    product_family: str | None = None
+    product_type: str | None = None
+    product_type_id: uuid.UUID | None = None
+    gender: ProductGender
+    age_class: AgeClass | None = None
+    placement: ProductPlacement | None = None
+    zone: str | None = None
+    type: str | None = None
+    category: str | None = None
+    sleeve_type: str | None = None
+    neckline: str | None = None
+    closure_type: str | None = None
+    fit_type: str | None = None
+    length_type: str | None = None
+    pattern: str | None = None
+    materials: str | None = None
+    colour: str | None = None
+    season: str | None = None
+    year: int | None = None
+    style_code: str | None = None
+    in_store_date: datetime | None = None
+    theme: str | None = None
+    brand_collection: str | None = None
+    description: str | None = None
+    back_description: str | None = None
+    ecommerce_description: str | None = None
+    brand_metadata: dict[str, Any] | None = None
+    cover_image_url: str | None = None
+    back_image_url: str | None = None
+    reference_images: list[str] = Field(default_factory=list)
+    cover_image_media: MediaResourcePublic | None = None
+    back_image_media: MediaResourcePublic | None = None
+    reference_images_media: list[MediaResourcePublic] | None = None
+    data_image_urls: list[str] = Field(default_factory=list)
+    public: bool
+    enabled: bool
+    archived: bool
+    demo: bool
+    is_filler: bool
+    owner_id: uuid.UUID
+    organization_id: uuid.UUID | None = None
+    shot_status: ProductShootingStatus | None = None
+    shot_status_shooting_look_id: uuid.UUID | None = None
+    integration_name: str | None = None
+    exports_completed: int | None = None
+    exports_total: int | None = None
+    shots: list[Any] = Field(default_factory=list)
+
+
+class ProductsPublic(BaseModel):
+    data: list[ProductPublic]
+    count: int
+
+
+class ProductListQuery(BaseModel):
+    """GET /products/ query parameters; absent filters do not filter."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    archived: bool | None = None
+    brand: str | None = None
+    brand_collection: list[str] | None = None
+    demo: bool | None = None
+    enabled: bool | None = True
+    gender: ProductGender | None = None
+    is_filler: bool | None = None
+    is_public: bool | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    organization_id: uuid.UUID | None = None
+    product_type: str | None = None
+    search: str | None = None
+    season: str | None = None
+    shooting_id: uuid.UUID | None = None
+    shot_statuses: list[ShotStatusFilter] | None = None
+    skip: int = Field(default=0, ge=0)
+    sort_by: ProductSortField | None = None
+    sort_order: SortOrder = SortOrder.DESC
+    year: int | None = None
+
+
+class OrganizationQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    organization_id: uuid.UUID | None = None
+
+
+class CreateQuery(OrganizationQuery):
+    mode: Literal["basic", "complete"] = "complete"
+    sync_captioning: bool = True
+
+
+class ArchivedQuery(OrganizationQuery):
+    archived: bool

@@ -1,0 +1,80 @@
+"""Users, tokens and organizations (shapes fixed in shared/spec/README.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from chalicelib.schemas.enums import MemberRole
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class LoginForm(BaseModel):
+    username: str = Field(min_length=1)
+    password: str = Field(min_length=1)
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=255)
+    password: str = Field(min_length=8, max_length=128)
+    full_name: str | None = Field(default=None, max_length=255)
+    is_superuser: bool = False
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+
+
+class OrganizationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+
+
+class OrganizationPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationsPublic(BaseModel):
+    data: list[OrganizationPublic]
+    count: int
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    user_id: uuid.UUID | None = None
+    role: MemberRole = MemberRole.MEMBER
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> MemberAdd:
+        if self.email is None and self.user_id is None:
+            raise ValueError("Either email or user_id is required")
+        return self
+
+
+class MemberPublic(BaseModel):
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    full_name: str | None
+    role: str
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Use cases: no HTTP and no key shapes."""

@@ -1,0 +1,76 @@
+"""Tenancy: who may read and write what. Every route asks here, nowhere else.
+
+A product is personal (no organization: its owner's) or belongs to one organization (its
+members'). A superuser reads and writes everything; `public` products are readable by every
+signed-in user. A product the caller may not see is reported as not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.store.models import MembershipItem, ProductItem, UserItem
+from chalicelib.store.organizations import OrganizationRepository
+
+
+@dataclass
+class Caller:
+    user: UserItem
+    orgs: OrganizationRepository = field(default_factory=OrganizationRepository)
+    _memberships: dict[str, MembershipItem | None] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.user.id
+
+    @property
+    def is_superuser(self) -> bool:
+        return bool(self.user.is_superuser)
+
+    def membership(self, org_id: str) -> MembershipItem | None:
+        if org_id not in self._memberships:
+            self._memberships[org_id] = self.orgs.membership(org_id, self.id)
+        return self._memberships[org_id]
+
+    def is_member(self, org_id: str) -> bool:
+        return self.membership(org_id) is not None
+
+    def require_member(self, org_id: str) -> None:
+        """The `organization_id` query parameter: membership required, else 403."""
+        if self.is_superuser:
+            if self.orgs.get(org_id) is None:
+                raise NotFound("Organization not found")
+            return
+        if not self.is_member(org_id):
+            raise Forbidden("Not enough permissions")
+
+    def is_org_owner(self, org_id: str) -> bool:
+        member = self.membership(org_id)
+        return member is not None and member.role == "owner"
+
+    def can_write(self, product: ProductItem) -> bool:
+        if self.is_superuser:
+            return True
+        if product.organization_id:
+            return self.is_member(product.organization_id)
+        return product.owner_id == self.id
+
+    def can_read(self, product: ProductItem) -> bool:
+        return bool(product.public) or self.can_write(product)
+
+    def check_product(self, product: ProductItem | None, organization_id: str | None, *, write: bool) -> ProductItem:
+        """Resolve a by-id product access.
+
+        With `organization_id`, the caller must be a member (403) and the product must belong
+        to that organization (404). Without it, membership is checked from the product itself.
+        """
+        if organization_id is not None:
+            self.require_member(organization_id)
+        if product is None or (organization_id is not None and product.organization_id != organization_id):
+            raise NotFound("Product not found")
+        if not self.can_read(product):
+            raise NotFound("Product not found")
+        if write and not self.can_write(product):
+            raise Forbidden("Not enough permissions")
+        return product

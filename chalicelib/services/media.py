@@ -1,0 +1,202 @@
+"""Image inputs of a product: URLs, base64 strings, data URLs and media references.
+
+Bytes are decoded and checked to be a real image (Pillow) before anything is stored. Every
+media resource a product shows belongs to that product alone: a reference to another
+product's media is copied, so deleting one product never breaks another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import InvalidInput
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.schemas.products import MediaInput, MediaResourcePublic
+from chalicelib.store.blobs import product_image_key
+from chalicelib.store.models import MediaItem
+
+_FORMATS = {
+    "JPEG": ("jpg", "image/jpeg"),
+    "PNG": ("png", "image/png"),
+    "WEBP": ("webp", "image/webp"),
+    "GIF": ("gif", "image/gif"),
+}
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]*)(;[\w=.-]+)*;base64,(?P<data>.*)$", re.DOTALL)
+_MEDIA_KEY = re.compile(r"^products/(?P<product>[0-9a-f-]{36})/(?P<media>[0-9a-f-]{36})\.\w+$")
+_MEDIA_OVERRIDES = ("alt_text", "caption", "color_profile", "dominant_color", "duration", "protected")
+
+
+@dataclass
+class InspectedImage:
+    data: bytes
+    extension: str
+    content_type: str
+    width: int
+    height: int
+    mode: str
+    dominant_color: str
+
+
+def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
+    settings = get_settings()
+    if len(data) > settings.max_image_bytes:
+        raise InvalidInput.single(loc, f"Image is larger than {settings.max_image_bytes} bytes", None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = probe.format or ""
+                width, height = probe.size
+                if width * height > settings.max_image_pixels:
+                    raise InvalidInput.single(loc, "Image has too many pixels", None)
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                mode = img.mode
+                img.draft("RGB", (64, 64))
+                pixel = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
+    except InvalidInput:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
+        raise InvalidInput.single(loc, f"Not a valid image: {exc.__class__.__name__}", None) from exc
+    if fmt not in _FORMATS:
+        raise InvalidInput.single(loc, f"Unsupported image format {fmt or 'unknown'}; use JPEG, PNG, WEBP or GIF", None)
+    extension, content_type = _FORMATS[fmt]
+    r, g, b = pixel if isinstance(pixel, tuple) else (0, 0, 0)
+    return InspectedImage(data, extension, content_type, width, height, mode, f"#{r:02x}{g:02x}{b:02x}")
+
+
+def decode_image_string(value: str, loc: list[str | int]) -> bytes | None:
+    """Bytes of a base64 string or data URL; None for an http(s) URL."""
+    if value.startswith(("http://", "https://")):
+        return None
+    match = _DATA_URL.match(value)
+    payload = match.group("data") if match else value
+    try:
+        return base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput.single(
+            loc, "Image must be an http(s) URL, a base64 string, a data URL or a MediaInput", value[:100]
+        ) from exc
+
+
+@dataclass
+class ResolvedImage:
+    url: str
+    media: dict[str, Any] | None = None
+
+
+@dataclass
+class MediaPlan:
+    """What storing a product's images takes: objects to write or copy, records to add."""
+
+    product_id: str
+    owner_id: str
+    uploads: list[tuple[str, bytes, str]] = field(default_factory=list)
+    copies: list[tuple[str, str]] = field(default_factory=list)
+    new_items: list[MediaItem] = field(default_factory=list)
+
+    @property
+    def written_keys(self) -> list[str]:
+        return [key for key, _, _ in self.uploads] + [target for _, target in self.copies]
+
+
+class MediaResolver:
+    """Turns image inputs into URLs and media records for one product write."""
+
+    def __init__(self, plan: MediaPlan, lookup: Any, can_use: Any) -> None:
+        self.plan = plan
+        self._lookup = lookup  # media_id -> MediaItem | None
+        self._can_use = can_use  # MediaItem -> bool
+
+    def resolve(self, value: str | MediaInput, loc: list[str | int]) -> ResolvedImage:
+        if isinstance(value, MediaInput):
+            overrides = value.model_dump(include=set(_MEDIA_OVERRIDES), exclude_unset=True)
+            if value.media_resource_id is not None:
+                return self._from_media(str(value.media_resource_id), overrides, loc)
+            assert value.url is not None
+            return self._from_url(value.url, overrides, loc)
+        data = decode_image_string(value, loc)
+        if data is None:
+            return self._from_url(value, {}, loc)
+        return self._from_bytes(inspect_image(data, loc))
+
+    def _from_url(self, url: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInput.single(loc, "URL must start with http:// or https://", url)
+        key = get_settings().media_key_from_url(url)
+        match = _MEDIA_KEY.match(key) if key else None
+        if match is None:
+            # An outside URL is kept as a link: the service does not fetch arbitrary URLs.
+            return ResolvedImage(url=url)
+        return self._from_media(match.group("media"), overrides, loc)
+
+    def _from_media(self, media_id: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
+        source = self._lookup(media_id)
+        if source is None or not self._can_use(source):
+            raise InvalidInput.single(loc, "Media resource not found", media_id, "media_not_found")
+        public = dict(source.public)
+        if source.product_id == self.plan.product_id:
+            if overrides:
+                public.update(overrides)
+            return ResolvedImage(url=public["url"], media=public)
+        new_id = str(uuid.uuid4())
+        key = product_image_key(self.plan.product_id, new_id, public["extension"])
+        self.plan.copies.append((source.key, key))
+        public.update(overrides)
+        public.update(id=new_id, url=get_settings().media_url(key), created_at=iso(utcnow()))
+        self._add_item(new_id, key, public)
+        return ResolvedImage(url=public["url"], media=public)
+
+    def _from_bytes(self, image: InspectedImage) -> ResolvedImage:
+        media_id = str(uuid.uuid4())
+        key = product_image_key(self.plan.product_id, media_id, image.extension)
+        self.plan.uploads.append((key, image.data, image.content_type))
+        width, height = image.width, image.height
+        public = MediaResourcePublic.model_validate(
+            {
+                "id": media_id,
+                "url": get_settings().media_url(key),
+                "content_hash": hashlib.sha256(image.data).hexdigest(),
+                "extension": image.extension,
+                "file_size": len(image.data),
+                "width": width,
+                "height": height,
+                "aspect_ratio": round(width / height, 4) if height else None,
+                "orientation": "square" if width == height else ("landscape" if width > height else "portrait"),
+                "dominant_color": image.dominant_color,
+                "color_profile": image.mode,
+                "created_at": utcnow(),
+            }
+        ).model_dump(mode="json")
+        self._add_item(media_id, key, public)
+        return ResolvedImage(url=public["url"], media=public)
+
+    def _add_item(self, media_id: str, key: str, public: dict[str, Any]) -> None:
+        self.plan.new_items.append(
+            MediaItem(
+                id=media_id,
+                product_id=self.plan.product_id,
+                owner_id=self.plan.owner_id,
+                key=key,
+                public=public,
+                created_at=public["created_at"],
+            )
+        )

@@ -1,0 +1,310 @@
+"""Product use cases: create, read, update (with organization transfer), archive, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.schemas.enums import ProductGender, ProductShootingStatus
+from chalicelib.schemas.products import (
+    STORED_FIELDS,
+    MediaInput,
+    ProductCreate,
+    ProductPublic,
+    ProductUpdate,
+)
+from chalicelib.services.access import Caller
+from chalicelib.services.media import MediaPlan, MediaResolver
+from chalicelib.store.blobs import ImageStore, product_image_key
+from chalicelib.store.models import MediaItem, ProductItem
+from chalicelib.store.products import MediaRepository, ProductRepository
+
+_UPDATE_ATTEMPTS = 4
+# Fields copied from the request as they are (images, flags and ownership are handled apart).
+_PLAIN_FIELDS = tuple(
+    f
+    for f in STORED_FIELDS
+    if f
+    not in {
+        "name",
+        "gender",
+        "cover_image_url",
+        "back_image_url",
+        "reference_images",
+        "cover_image_media",
+        "back_image_media",
+        "reference_images_media",
+        "data_image_urls",
+        "public",
+        "enabled",
+        "archived",
+        "demo",
+        "is_filler",
+    }
+)
+_NOT_NULLABLE = ("name", "public", "enabled")
+
+
+def auto_is_filler(sku: str | None) -> bool:
+    return bool(sku) and str(sku).upper().startswith(("FILLER", "FILL-"))
+
+
+def media_ids_of(doc: dict[str, Any]) -> set[str]:
+    return set(media_of(doc))
+
+
+def media_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = [doc.get("cover_image_media"), doc.get("back_image_media"), *(doc.get("reference_images_media") or [])]
+    return {m["id"]: m for m in found if m}
+
+
+def to_public(item: ProductItem) -> ProductPublic:
+    doc = dict(item.doc)
+    return ProductPublic.model_validate(
+        {
+            **doc,
+            "id": item.id,
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+            "owner_id": item.owner_id,
+            "organization_id": item.organization_id,
+            "product_type": doc.get("type"),
+            "shot_status": item.shot_status or ProductShootingStatus.NOT_STARTED.value,
+        }
+    )
+
+
+class ProductService:
+    def __init__(
+        self,
+        products: ProductRepository | None = None,
+        media: MediaRepository | None = None,
+        images: ImageStore | None = None,
+    ) -> None:
+        self.products = products or ProductRepository()
+        self.media = media or MediaRepository()
+        self.images = images or ImageStore()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, caller: Caller, product_id: str, organization_id: str | None) -> ProductItem:
+        return caller.check_product(self.products.get(product_id), organization_id, write=False)
+
+    # -- create ------------------------------------------------------------------------
+
+    def create(
+        self,
+        caller: Caller,
+        data: ProductCreate,
+        *,
+        organization_id: str | None,
+        mode: str = "complete",
+        demo: bool = False,
+    ) -> ProductItem:
+        body_org = str(data.organization_id) if data.organization_id else None
+        if body_org and organization_id and body_org != organization_id:
+            raise InvalidInput.single(
+                ["body", "organization_id"], "Must match the organization_id query parameter", body_org
+            )
+        org_id = body_org or organization_id
+        if org_id:
+            caller.require_member(org_id)
+        self._check_image_counts(data)
+
+        now = iso(utcnow())
+        product_id = str(uuid.uuid4())
+        doc: dict[str, Any] = {f: None for f in STORED_FIELDS}
+        doc.update(data.model_dump(mode="json", include=set(_PLAIN_FIELDS)))
+        doc.update(
+            name=data.name,
+            gender=(data.gender or ProductGender.UNISEX).value,
+            public=data.public,
+            enabled=mode != "basic",
+            archived=False,
+            demo=demo,
+            is_filler=data.is_filler if data.is_filler is not None else auto_is_filler(data.sku),
+            reference_images=[],
+            data_image_urls=[],
+        )
+        plan = MediaPlan(product_id=product_id, owner_id=caller.id)
+        resolver = self._resolver(caller, plan)
+        images = {k: getattr(data, k) for k in ("cover_image", "back_image", "reference_images", "data_images")}
+        self._apply_images(doc, images, resolver)
+
+        item = ProductItem(
+            id=product_id,
+            owner_id=caller.id,
+            organization_id=org_id,
+            created_at=now,
+            updated_at=now,
+            doc=doc,
+            media_ids=sorted(media_ids_of(doc)),
+            is_filler_explicit=data.is_filler is not None,
+            shot_status=ProductShootingStatus.NOT_STARTED.value,
+        )
+        self._commit(item, plan, removed={})
+        return item
+
+    # -- update ------------------------------------------------------------------------
+
+    def update(self, caller: Caller, product_id: str, data: ProductUpdate, organization_id: str | None) -> ProductItem:
+        sent = data.model_fields_set
+        for name in _NOT_NULLABLE:
+            if name in sent and getattr(data, name) is None:
+                raise InvalidInput.single(["body", name], "Field cannot be null", None, "not_nullable")
+        self._check_image_counts(data)
+        image_fields = {"cover_image", "back_image", "reference_images", "data_images"} & sent
+
+        plan: MediaPlan | None = None
+        resolved: dict[str, Any] = {}
+        for _attempt in range(_UPDATE_ATTEMPTS):
+            item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+            if "organization_id" in sent:
+                self._check_transfer(caller, item, str(data.organization_id) if data.organization_id else None)
+            if plan is None:
+                # Images are decoded and planned once; a retry re-applies the same plan.
+                plan = MediaPlan(product_id=product_id, owner_id=item.owner_id)
+                resolved = self._resolve_images(caller, plan, {f: getattr(data, f) for f in image_fields})
+            old_doc = dict(item.doc)
+            doc = dict(old_doc)
+            doc.update(data.model_dump(mode="json", include=set(_PLAIN_FIELDS) & sent))
+            if "name" in sent:
+                doc["name"] = data.name
+            if "gender" in sent:
+                doc["gender"] = (data.gender or ProductGender.UNISEX).value
+            if "public" in sent:
+                doc["public"] = data.public
+            if "enabled" in sent:
+                doc["enabled"] = data.enabled
+            if "is_filler" in sent:
+                item.is_filler_explicit = data.is_filler is not None
+            if not item.is_filler_explicit:
+                doc["is_filler"] = auto_is_filler(doc.get("sku"))
+            elif "is_filler" in sent:
+                doc["is_filler"] = data.is_filler
+            doc.update(resolved)
+            if "organization_id" in sent:
+                item.organization_id = str(data.organization_id) if data.organization_id else None
+            item.doc = doc
+            item.media_ids = sorted(media_ids_of(doc))
+            item.updated_at = iso(utcnow())
+            removed = {m: old for m, old in media_of(old_doc).items() if m not in media_ids_of(doc)}
+            try:
+                self._commit(item, plan, removed, keep_uploads_on_conflict=True)
+            except Conflict:
+                continue
+            return item
+        assert plan is not None
+        self.images.delete([m.key for m in plan.new_items])
+        raise Conflict("The product was changed by another request; retry")
+
+    def set_archived(self, caller: Caller, product_id: str, archived: bool, organization_id: str | None) -> ProductItem:
+        for _attempt in range(_UPDATE_ATTEMPTS):
+            item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+            item.doc = {**item.doc, "archived": archived}
+            item.updated_at = iso(utcnow())
+            try:
+                self.products.save(item)
+            except Conflict:
+                continue
+            return item
+        raise Conflict("The product was changed by another request; retry")
+
+    # -- delete ------------------------------------------------------------------------
+
+    def delete(self, caller: Caller, product_id: str, organization_id: str | None) -> None:
+        item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+        self.products.delete(item)
+        self.images.delete_prefix(f"products/{item.id}/")
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _check_transfer(self, caller: Caller, item: ProductItem, target: str | None) -> None:
+        current = item.organization_id
+        if target == current:
+            return
+        if current and not (caller.is_superuser or caller.is_org_owner(current)):
+            raise Forbidden("Only the organization's owner may move a product out of it")
+        if target:
+            caller.require_member(target)
+
+    def _check_image_counts(self, data: ProductCreate | ProductUpdate) -> None:
+        from chalicelib.config import get_settings
+
+        settings = get_settings()
+        for name, limit in (
+            ("reference_images", settings.max_reference_images),
+            ("data_images", settings.max_data_images),
+        ):
+            values = getattr(data, name)
+            if values is not None and len(values) > limit:
+                raise InvalidInput.single(["body", name], f"At most {limit} images", len(values), "too_long")
+
+    def _resolver(self, caller: Caller, plan: MediaPlan) -> MediaResolver:
+        def can_use(media: MediaItem) -> bool:
+            if media.product_id:
+                owner = self.products.get(media.product_id)
+                return owner is not None and caller.can_read(owner)
+            return caller.is_superuser or media.owner_id == caller.id
+
+        return MediaResolver(plan, self.media.get, can_use)
+
+    def _resolve_images(self, caller: Caller, plan: MediaPlan, images: dict[str, Any]) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        self._apply_images(doc, images, self._resolver(caller, plan))
+        return doc
+
+    @staticmethod
+    def _apply_images(doc: dict[str, Any], images: dict[str, Any], resolver: MediaResolver) -> None:
+        for single in ("cover_image", "back_image"):
+            if single in images:
+                value: str | MediaInput | None = images[single]
+                resolved = resolver.resolve(value, ["body", single]) if value is not None else None
+                doc[f"{single}_url"] = resolved.url if resolved else None
+                doc[f"{single}_media"] = resolved.media if resolved else None
+        if "reference_images" in images:
+            refs = [
+                resolver.resolve(v, ["body", "reference_images", i])
+                for i, v in enumerate(images["reference_images"] or [])
+            ]
+            doc["reference_images"] = [r.url for r in refs]
+            media = [r.media for r in refs if r.media]
+            doc["reference_images_media"] = media or None
+        if "data_images" in images:
+            data = [resolver.resolve(v, ["body", "data_images", i]) for i, v in enumerate(images["data_images"] or [])]
+            doc["data_image_urls"] = [r.url for r in data]
+
+    def _commit(
+        self,
+        item: ProductItem,
+        plan: MediaPlan,
+        removed: dict[str, dict[str, Any]],
+        keep_uploads_on_conflict: bool = False,
+    ) -> None:
+        """Objects first, then the records in one transaction; undo the objects on failure."""
+        for key, data, content_type in plan.uploads:
+            self.images.put(key, data, content_type)
+        for source, target in plan.copies:
+            self.images.copy(source, target)
+        plan.uploads.clear()
+        plan.copies.clear()
+        kept = set(item.media_ids)
+        new_items = [m for m in plan.new_items if m.id in kept]
+        try:
+            self.products.save(item, new_media=new_items, removed_media_ids=sorted(removed))
+        except Conflict:
+            if not keep_uploads_on_conflict:
+                self.images.delete([m.key for m in plan.new_items])
+            raise
+        except Exception:
+            self.images.delete([m.key for m in plan.new_items])
+            raise
+        # Objects planned but no longer referenced (replaced within the same request).
+        self.images.delete([m.key for m in plan.new_items if m.id not in kept])
+        plan.new_items = []
+        self.images.delete([product_image_key(item.id, m["id"], m["extension"]) for m in removed.values()])
+
+
+__all__ = ["NotFound", "ProductService", "to_public"]

@@ -1,0 +1,78 @@
+"""Users: sign-in, the current user, creation by a superuser, the first superuser."""
+
+from __future__ import annotations
+
+import uuid
+
+from chalicelib.config import get_settings
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.schemas.users import UserCreate, UserPublic
+from chalicelib.services import security
+from chalicelib.store.models import UserItem
+from chalicelib.store.users import UserRepository
+
+
+def to_public(user: UserItem) -> UserPublic:
+    return UserPublic.model_validate(
+        {
+            "id": user.id,
+            "email": user.email,
+            "full_name": user.full_name,
+            "is_active": user.is_active,
+            "is_superuser": user.is_superuser,
+            "created_at": user.created_at,
+        }
+    )
+
+
+class UserService:
+    def __init__(self, users: UserRepository | None = None) -> None:
+        self.users = users or UserRepository()
+
+    def authenticate(self, email: str, password: str) -> str:
+        user = self.users.get_by_email(email)
+        hashed = user.hashed_password if user else security.dummy_hash()
+        if not security.verify_password(password, hashed) or user is None:
+            raise BadRequest("Incorrect email or password")
+        if not user.is_active:
+            raise BadRequest("Inactive user")
+        return security.create_access_token(user.id)
+
+    def current_user(self, token: str) -> UserItem:
+        user = self.users.get(security.user_id_from_token(token))
+        if user is None:
+            raise NotFound("User not found")
+        if not user.is_active:
+            raise BadRequest("Inactive user")
+        return user
+
+    def create(self, data: UserCreate, caller: UserItem | None) -> UserItem:
+        if caller is not None and not caller.is_superuser:
+            raise Forbidden("The user doesn't have enough privileges")
+        user = UserItem(
+            id=str(uuid.uuid4()),
+            email=str(data.email).lower(),
+            hashed_password=security.hash_password(data.password),
+            full_name=data.full_name,
+            is_active=True,
+            is_superuser=data.is_superuser,
+            created_at=iso(utcnow()),
+        )
+        try:
+            return self.users.create(user)
+        except Conflict as exc:
+            raise BadRequest("The user with this email already exists in the system.") from exc
+
+    def ensure_first_superuser(self) -> UserItem:
+        settings = get_settings()
+        existing = self.users.get_by_email(settings.first_superuser)
+        if existing is not None:
+            return existing
+        data = UserCreate(
+            email=settings.first_superuser,
+            password=settings.first_superuser_password.get_secret_value(),
+            full_name="Admin",
+            is_superuser=True,
+        )
+        return self.create(data, caller=None)

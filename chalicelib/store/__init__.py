@@ -1,0 +1,1 @@
+"""Storage: the only package that knows table keys, indexes and bucket layouts."""

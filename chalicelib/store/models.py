@@ -1,0 +1,285 @@
+"""PynamoDB models of the single table.
+
+Every entity is a subclass of `TableItem`, told apart by the `kind` discriminator. Key
+attributes are derived from the entity's data by `refresh_keys()`, which the repositories
+call before every write, so a key can never drift from the data it indexes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+
+# The attributes product listings filter and sort on. The scope and facet indexes project
+# exactly these, so a listing reads slim items and fetches whole products only for its page.
+SLIM_ATTRIBUTES = [
+    "kind",
+    "id",
+    "name_lc",
+    "sku_lc",
+    "brand_lc",
+    "collection_lc",
+    "season_lc",
+    "year",
+    "gender",
+    "type_lc",
+    "archived",
+    "enabled",
+    "demo",
+    "is_filler",
+    "public",
+    "shot_status",
+    "shooting_ids",
+    "created_at",
+    "updated_at",
+]
+
+
+class ScopeIndex(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "scope"
+        projection = IncludeProjection(SLIM_ATTRIBUTES)
+
+    scope_pk = UnicodeAttribute(hash_key=True)
+    created_sk = UnicodeAttribute(range_key=True)
+
+
+class BrandIndex(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "brand"
+        projection = IncludeProjection(SLIM_ATTRIBUTES)
+
+    brand_pk = UnicodeAttribute(hash_key=True)
+    created_sk = UnicodeAttribute(range_key=True)
+
+
+class SeasonIndex(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "season"
+        projection = IncludeProjection(SLIM_ATTRIBUTES)
+
+    season_pk = UnicodeAttribute(hash_key=True)
+    created_sk = UnicodeAttribute(range_key=True)
+
+
+class YearIndex(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "year"
+        projection = IncludeProjection(SLIM_ATTRIBUTES)
+
+    year_pk = UnicodeAttribute(hash_key=True)
+    created_sk = UnicodeAttribute(range_key=True)
+
+
+class MemberIndex(GlobalSecondaryIndex[Any]):
+    """Memberships inverted: the organizations of a user."""
+
+    class Meta:
+        index_name = "member"
+        projection = AllProjection()
+
+    member_pk = UnicodeAttribute(hash_key=True)
+    sk_org = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    class Meta:
+        table_name = "sartiq-products"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    expires_at_ttl = TTLAttribute(null=True)
+
+    scope_pk = UnicodeAttribute(null=True)
+    created_sk = UnicodeAttribute(null=True)
+    brand_pk = UnicodeAttribute(null=True)
+    season_pk = UnicodeAttribute(null=True)
+    year_pk = UnicodeAttribute(null=True)
+    member_pk = UnicodeAttribute(null=True)
+    sk_org = UnicodeAttribute(null=True)
+
+    scope_index = ScopeIndex()
+    brand_index = BrandIndex()
+    season_index = SeasonIndex()
+    year_index = YearIndex()
+    member_index = MemberIndex()
+
+    def refresh_keys(self) -> None:
+        raise NotImplementedError
+
+
+def bind_table() -> None:
+    """Point every model at the configured table; called once by each repository factory."""
+    settings = get_settings()
+    TableItem.Meta.table_name = settings.table_name
+    TableItem.Meta.region = settings.aws_region  # type: ignore[attr-defined]
+
+
+def user_scope(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def org_scope(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def product_scope(owner_id: str, organization_id: str | None) -> str:
+    return org_scope(organization_id) if organization_id else user_scope(owner_id)
+
+
+class UserItem(TableItem, discriminator="User"):
+    id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    hashed_password = UnicodeAttribute()
+    full_name = UnicodeAttribute(null=True)
+    is_active = BooleanAttribute(default=True)
+    is_superuser = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"USER#{self.id}"
+        self.sk = "USER"
+
+
+class EmailGuardItem(TableItem, discriminator="EmailGuard"):
+    """Makes e-mail addresses unique: written in the same transaction as its user."""
+
+    email = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"EMAIL#{self.email.lower()}"
+        self.sk = "EMAIL"
+
+
+class OrganizationItem(TableItem, discriminator="Organization"):
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"ORG#{self.id}"
+        self.sk = "ORG"
+
+
+class MembershipItem(TableItem, discriminator="Membership"):
+    organization_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"ORG#{self.organization_id}"
+        self.sk = f"MEMBER#{self.user_id}"
+        self.member_pk = f"USER#{self.user_id}"
+        self.sk_org = self.pk
+
+
+class MediaItem(TableItem, discriminator="Media"):
+    """A stored image. `product_id` is the product that owns the object in S3."""
+
+    id = UnicodeAttribute()
+    product_id = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute()
+    key = UnicodeAttribute()
+    public = JSONAttribute()
+    created_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"MEDIA#{self.id}"
+        self.sk = "MEDIA"
+
+
+class ProductItem(TableItem, discriminator="Product"):
+    id = UnicodeAttribute()
+    version = VersionAttribute()
+    owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    # The whole product as its public fields (less the derived ones), kept as one JSON
+    # document: one attribute to read and write, and the schema owns its shape.
+    doc = JSONAttribute()
+    media_ids: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
+    is_filler_explicit = BooleanAttribute(default=False)
+    caption_status = UnicodeAttribute(null=True)
+    caption_task_id = UnicodeAttribute(null=True)
+    caption_retry_count = NumberAttribute(default=0)
+
+    # The slim, projected copies used by listings (see SLIM_ATTRIBUTES).
+    name_lc = UnicodeAttribute()
+    sku_lc = UnicodeAttribute(null=True)
+    brand_lc = UnicodeAttribute(null=True)
+    collection_lc = UnicodeAttribute(null=True)
+    season_lc = UnicodeAttribute(null=True)
+    year = NumberAttribute(null=True)
+    gender = UnicodeAttribute()
+    type_lc = UnicodeAttribute(null=True)
+    archived = BooleanAttribute(default=False)
+    enabled = BooleanAttribute(default=True)
+    demo = BooleanAttribute(default=False)
+    is_filler = BooleanAttribute(default=False)
+    public = BooleanAttribute(default=False)
+    shot_status = UnicodeAttribute(null=True)
+    shooting_ids: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+
+    @property
+    def scope(self) -> str:
+        return product_scope(self.owner_id, self.organization_id)
+
+    def refresh_keys(self) -> None:
+        doc = self.doc
+        self.pk = f"PRODUCT#{self.id}"
+        self.sk = "PRODUCT"
+        self.created_sk = f"{self.created_at}#{self.id}"
+        self.name_lc = str(doc["name"]).lower()
+        self.sku_lc = _lower(doc.get("sku"))
+        self.brand_lc = _lower(doc.get("brand"))
+        self.collection_lc = _lower(doc.get("brand_collection"))
+        self.season_lc = _lower(doc.get("season"))
+        self.year = doc.get("year")
+        self.gender = doc["gender"]
+        self.type_lc = _lower(doc.get("type"))
+        self.archived = bool(doc["archived"])
+        self.enabled = bool(doc["enabled"])
+        self.demo = bool(doc["demo"])
+        self.is_filler = bool(doc["is_filler"])
+        self.public = bool(doc["public"])
+        scope = self.scope
+        self.scope_pk = scope
+        # Sparse facet indexes: a product without the value is simply absent from them.
+        self.brand_pk = f"{scope}#BRAND#{self.brand_lc}" if self.brand_lc else None
+        self.season_pk = f"{scope}#SEASON#{self.season_lc}" if self.season_lc else None
+        self.year_pk = f"{scope}#YEAR#{self.year}" if self.year is not None else None
+
+
+def _lower(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    return text or None
+
+
+def facet_index_key(scope: str, facet: str, value: str | int) -> str:
+    if facet == "year":
+        return f"{scope}#YEAR#{value}"
+    return f"{scope}#{facet.upper()}#{str(value).strip().lower()}"
