@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ def reference() -> dict[str, Any]:
     return doc
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(schema_name: str) -> Draft202012Validator:
     resource: Resource[Any] = DRAFT202012.create_resource(reference())
     registry: Registry[Any] = Registry().with_resource(_URI, resource)
