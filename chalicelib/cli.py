@@ -145,6 +145,15 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
     return 0
 
 
+def write_infra() -> int:
+    from chalicelib.store.template import resources
+
+    target = ROOT / "infra" / "resources.json"
+    target.write_text(json.dumps(resources(), indent=2) + "\n")
+    print(f"wrote {target.relative_to(ROOT)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,9 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--stage", default="dev")
     run.add_argument("--no-demo", action="store_true", help="start without the demo catalog")
     commands.add_parser("create-superuser", help="create the first superuser from the settings")
+    commands.add_parser("write-infra", help="write infra/resources.json from the models")
     args = parser.parse_args(argv)
     if args.command == "local":
         return local(args.port, args.moto_port, not args.no_demo, args.stage)
+    if args.command == "write-infra":
+        return write_infra()
     return create_superuser()
 
 

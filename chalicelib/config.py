@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+_DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
 
 
 class Settings(BaseSettings):
@@ -21,7 +24,7 @@ class Settings(BaseSettings):
     media_base_url: str | None = None
     aws_endpoint_url: str | None = None
 
-    secret_key: SecretStr = SecretStr("change-me-local-only-secret-key-32b")
+    secret_key: SecretStr = SecretStr(_DEVELOPMENT_SECRET)
     access_token_expire_minutes: int = 60 * 24 * 8
     jwt_algorithm: str = "HS256"
 
@@ -33,6 +36,15 @@ class Settings(BaseSettings):
     max_reference_images: int = 20
     max_data_images: int = 20
     list_max_limit: int = 1000
+
+    @model_validator(mode="after")
+    def _deployed_needs_a_secret(self) -> Settings:
+        # A deployed stage talks to real AWS (no endpoint override): the development
+        # secret would let anyone who read this file mint tokens.
+        deployed = self.environment in {"dev", "prod"} and not self.aws_endpoint_url
+        if deployed and self.secret_key.get_secret_value() == _DEVELOPMENT_SECRET:
+            raise ValueError("SECRET_KEY must be set for a deployed stage")
+        return self
 
     def media_url(self, key: str) -> str:
         if self.media_base_url:
