@@ -7,7 +7,6 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 _DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
 
 
