@@ -56,7 +56,14 @@ def media_ids_of(doc: dict[str, Any]) -> set[str]:
 
 
 def media_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found = [doc.get("cover_image_media"), doc.get("back_image_media"), *(doc.get("reference_images_media") or [])]
+    found = [
+        doc.get("cover_image_media"),
+        doc.get("back_image_media"),
+        *(doc.get("reference_images_media") or []),
+        # Not in ProductPublic: the deprecated data images have URLs only, but their objects
+        # are ours and must be tracked like the others.
+        *(doc.get("data_images_media") or []),
+    ]
     return {m["id"]: m for m in found if m}
 
 
@@ -275,6 +282,7 @@ class ProductService:
         if "data_images" in images:
             data = [resolver.resolve(v, ["body", "data_images", i]) for i, v in enumerate(images["data_images"] or [])]
             doc["data_image_urls"] = [r.url for r in data]
+            doc["data_images_media"] = [r.media for r in data if r.media] or None
 
     def _commit(
         self,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.store.models import TableItem
@@ -17,7 +18,7 @@ EXPORTS_BUCKET = f"sartiq-products-exports-{STAGE}"
 SECRET_REFERENCE = "{{resolve:secretsmanager:sartiq-products/" + STAGE + ":SecretString:secret_key}}"
 
 
-def _key_schema(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+def _key_schema(entries: Sequence[Any]) -> list[dict[str, str]]:
     # HASH first, as CloudFormation requires.
     return sorted(
         ({"AttributeName": e["AttributeName"], "KeyType": e["KeyType"]} for e in entries),
