@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     first_superuser: str = "admin@example.com"
     first_superuser_password: SecretStr = SecretStr("changethis-admin")
 
+    # argon2id cost (argon2-cffi's defaults); tests lower them, never a deployed stage.
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    argon2_parallelism: int = 4
+
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_reference_images: int = 20

@@ -17,6 +17,10 @@ os.environ.update(
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
         "FIRST_SUPERUSER": "admin@example.com",
         "FIRST_SUPERUSER_PASSWORD": "admin-password-123",
+        # Cheap password hashing: the tests create many users; production keeps the defaults.
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "8",
+        "ARGON2_PARALLELISM": "1",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

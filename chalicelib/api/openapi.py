@@ -1,22 +1,114 @@
-"""The OpenAPI document, served at /api/v1/openapi.json."""
+"""The OpenAPI document, served at /api/v1/openapi.json.
+
+The reference's document, verbatim, plus the endpoints this service adds where the reference
+only names them (sign-in, users, organizations), described from their pydantic models.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from chalice.app import Blueprint, Response
+from pydantic import BaseModel
+
+from chalicelib.schemas.common import Message
+from chalicelib.schemas.users import (
+    MemberAdd,
+    MemberPublic,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationsPublic,
+    Token,
+    UserCreate,
+    UserPublic,
+)
 
 bp = Blueprint(__name__)
 
 _DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "reference-openapi.json"
+_REF = "#/components/schemas/{model}"
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
+
+
+def _op(
+    summary: str, response: type[BaseModel], body: type[BaseModel] | None = None, secure: bool = True
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "Successful Response", "content": _json(response)}},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": _json(body)}
+    if secure:
+        op["security"] = [{"OAuth2PasswordBearer": []}]
+    return op
+
+
+def _uuid_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+
+
+def _added_paths() -> dict[str, Any]:
+    login = _op("Login Access Token", Token, secure=False)
+    login["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                }
+            }
+        },
+    }
+    add_member = _op("Add Organization Member", MemberPublic, MemberAdd)
+    add_member["parameters"] = [_uuid_param("org_id")]
+    remove_member = _op("Remove Organization Member", Message)
+    remove_member["parameters"] = [_uuid_param("org_id"), _uuid_param("user_id")]
+    return {
+        "/api/v1/login/access-token": {"post": login},
+        "/api/v1/users/": {"post": _op("Create User", UserPublic, UserCreate)},
+        "/api/v1/users/me": {"get": _op("Read User Me", UserPublic)},
+        "/api/v1/organizations/": {
+            "post": _op("Create Organization", OrganizationPublic, OrganizationCreate),
+            "get": _op("Read Organizations", OrganizationsPublic),
+        },
+        "/api/v1/organizations/{org_id}/members": {"post": add_member},
+        "/api/v1/organizations/{org_id}/members/{user_id}": {"delete": remove_member},
+    }
+
+
+_ADDED_MODELS: tuple[type[BaseModel], ...] = (
+    Message,
+    MemberAdd,
+    MemberPublic,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationsPublic,
+    Token,
+    UserCreate,
+    UserPublic,
+)
 
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(_DOCUMENT.read_text())
+    doc: dict[str, Any] = copy.deepcopy(json.loads(_DOCUMENT.read_text()))
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for model in _ADDED_MODELS:
+        schema = model.model_json_schema(ref_template=_REF, mode="serialization")
+        schemas.update(schema.pop("$defs", {}))
+        schemas.setdefault(model.__name__, schema)
+    for path, ops in _added_paths().items():
+        doc["paths"].setdefault(path, {}).update(ops)
     return doc
 
 

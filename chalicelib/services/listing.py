@@ -168,7 +168,7 @@ class ProductListing:
         if org_id:
             caller.require_member(org_id)
         slim_items = self.products.slim_in_scope(caller.id, org_id, choose_facet(q))
-        matches = [s for s in map(Slim.from_item, slim_items) if build_predicate(q)(s)]
+        matches = list(filter(build_predicate(q), map(Slim.from_item, slim_items)))
         page = order(matches, q.sort_by, q.sort_order)[q.skip : q.skip + q.limit]
         full = self.products.batch_get([s.id for s in page])
         data: list[ProductPublic] = [to_public(full[s.id]) for s in page if s.id in full]

@@ -233,7 +233,8 @@ class ProductService:
         if target == current:
             return
         if current and not (caller.is_superuser or caller.is_org_owner(current)):
-            raise Forbidden("Only the organization's owner may move a product out of it")
+            # Only the organization's owner may move a product out of it.
+            raise Forbidden()
         if target:
             caller.require_member(target)
 

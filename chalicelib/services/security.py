@@ -15,7 +15,12 @@ from chalicelib.errors import InvalidCredentials
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    return PasswordHasher()
+    settings = get_settings()
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_cost_kib,
+        parallelism=settings.argon2_parallelism,
+    )
 
 
 @lru_cache(maxsize=1)
