@@ -46,7 +46,7 @@ def read_brands() -> Response:
     caller = deps.caller(bp.current_request)
     q = query(bp.current_request, FacetQuery)
     rows = deps.catalog().values(caller, "brand", _org(q))
-    return render(BrandsPublic.model_validate(_counted(rows, q.with_counts)))
+    return render(BrandsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True))
 
 
 @bp.route("/brands/", methods=["POST"], content_types=ANY_CONTENT)
@@ -80,7 +80,9 @@ def read_brand_collections() -> Response:
     caller = deps.caller(bp.current_request)
     q = query(bp.current_request, CollectionFacetQuery)
     rows = deps.catalog().values(caller, "collection", _org(q), brand=q.brand)
-    return render(BrandCollectionsPublic.model_validate(_counted(rows, q.with_counts)))
+    return render(
+        BrandCollectionsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True)
+    )
 
 
 @bp.route("/brand-collections/", methods=["POST"], content_types=ANY_CONTENT)
@@ -98,7 +100,9 @@ def read_seasons() -> Response:
     caller = deps.caller(bp.current_request)
     q = query(bp.current_request, FacetQuery)
     rows = deps.catalog().values(caller, "season", _org(q))
-    return render(SeasonsPublic.model_validate(_counted(rows, q.with_counts)))
+    return render(
+        SeasonsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True)
+    )
 
 
 @bp.route("/years/", methods=["GET"], content_types=ANY_CONTENT)
@@ -108,4 +112,6 @@ def read_years() -> Response:
     # The reference gives years no organization_id; it is accepted here like the others.
     q = query(bp.current_request, FacetQuery)
     rows = deps.catalog().values(caller, "year", _org(q))
-    return render(YearsPublic.model_validate(_counted(rows, q.with_counts, int)))
+    return render(
+        YearsPublic.model_validate(_counted(rows, q.with_counts, int)).model_dump(mode="json", exclude_none=True)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.exceptions import DeleteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store.models import (
@@ -39,11 +40,16 @@ def counter_actions(delta: int, facet: str | None, display: str | None, brand: s
     return actions
 
 
-def write_product_counters(tx: TransactWrite, before: ProductItem | None, after: ProductItem | None, now: str) -> int:
+CounterKey = tuple[str, str]
+
+
+def write_product_counters(
+    tx: TransactWrite, before: ProductItem | None, after: ProductItem | None, now: str
+) -> list[CounterKey]:
     """Move the product's counts from its stored state (`before`) to its new one (`after`).
 
     `before` must carry the attributes as read (refresh_keys not yet applied); `after` a doc.
-    Returns the number of transaction items added.
+    Returns the decremented counters: pass them to `sweep_empty` once the transaction commits.
     """
     old: set[tuple[str, str]] = set()
     new: dict[tuple[str, str], tuple[str, str, str | None]] = {}
@@ -57,16 +63,28 @@ def write_product_counters(tx: TransactWrite, before: ProductItem | None, after:
         for sk, value in doc_facet_values(after.doc).items():
             new[(facet_counter_pk(after.scope), sk)] = value
             new[(shard, sk)] = value
-    written = 0
-    for pk, sk in sorted(old - set(new)):
+    decremented = sorted(old - set(new))
+    for pk, sk in decremented:
         tx.update(FacetItem(pk=pk, sk=sk), counter_actions(-1, None, None, None, now))
-        written += 1
     for (pk, sk), (facet, display, brand) in sorted(new.items()):
-        if (pk, sk) in old:
+        if (pk, sk) not in old:
+            tx.update(FacetItem(pk=pk, sk=sk), counter_actions(1, facet, display, brand, now))
+    return decremented
+
+
+def sweep_empty(keys: list[CounterKey]) -> None:
+    """Delete counters that reached zero, so a value that comes back is shown as then written
+    and a scope's counter partition holds live values only.
+
+    The condition makes this safe against a concurrent increment (the delete then fails and the
+    item stays); a failure of any kind only leaves a zero counter, which reads skip.
+    """
+    empty = (FacetItem.product_count <= 0) & (FacetItem.registered.does_not_exist() | (FacetItem.registered <= 0))
+    for pk, sk in keys:
+        try:
+            FacetItem(pk=pk, sk=sk).delete(condition=empty)
+        except DeleteError:
             continue
-        tx.update(FacetItem(pk=pk, sk=sk), counter_actions(1, facet, display, brand, now))
-        written += 1
-    return written
 
 
 def read_facet(scope: str | None, facet: str, brand: str | None = None) -> list[FacetRow]:

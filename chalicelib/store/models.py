@@ -335,9 +335,16 @@ def _lower(value: Any) -> str | None:
     return text or None
 
 
+_MAX_KEY_PART = 256
+
+
 def _part(value: str) -> str:
-    """A free-text key part: quoted so that a '#' in a name cannot forge a key boundary."""
-    return quote(value, safe="")
+    """A free-text key part: quoted so that a '#' in a name cannot forge a key boundary, and
+    shortened with a digest when long (key attributes have a byte limit, names may not)."""
+    quoted = quote(value, safe="")
+    if len(quoted) <= _MAX_KEY_PART:
+        return quoted
+    return f"{quoted[:128]}~{hashlib.sha256(value.encode()).hexdigest()}"
 
 
 def facet_index_key(scope: str, facet: str, value: str | int) -> str:

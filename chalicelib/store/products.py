@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chalicelib.errors import Conflict
-from chalicelib.store.facets import write_product_counters
+from chalicelib.store.facets import sweep_empty, write_product_counters
 from chalicelib.store.models import MediaItem, ProductItem, TableItem, bind_table, facet_index_key, product_scope
 from chalicelib.store.table import transaction
 
@@ -38,7 +38,7 @@ class ProductRepository:
         existing = product.version is not None
         with transaction("The product was changed by another request; retry") as tx:
             # Counters first: they read the stored keys that refresh_keys() replaces.
-            write_product_counters(tx, product if existing else None, product, product.updated_at)
+            decremented = write_product_counters(tx, product if existing else None, product, product.updated_at)
             product.refresh_keys()
             tx.save(product)
             for media in new_media:
@@ -46,6 +46,7 @@ class ProductRepository:
                 tx.save(media, condition=MediaItem.pk.does_not_exist())
             for media_id in removed_media_ids:
                 tx.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"), add_version_condition=False)
+        sweep_empty(decremented)
 
     def delete(self, product: ProductItem) -> None:
         children = [item for item in TableItem.query(f"PRODUCT#{product.id}") if item.sk != "PRODUCT"]
@@ -59,12 +60,13 @@ class ProductRepository:
                     batch.delete(item)
             children = children[len(overflow) :]
         with transaction("The product was changed by another request; retry") as tx:
-            write_product_counters(tx, product, None, product.updated_at)
+            decremented = write_product_counters(tx, product, None, product.updated_at)
             tx.delete(product)
             for pk, sk in media_keys:
                 tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
             for child in children:
                 tx.delete(child, add_version_condition=False)
+        sweep_empty(decremented)
 
     def slim_in_scope(
         self, user_id: str, organization_id: str | None, facet: tuple[str, str | int] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.errors import Conflict, StaleWrite
-from chalicelib.store.facets import counter_actions
+from chalicelib.store.facets import counter_actions, sweep_empty
 from chalicelib.store.models import (
     BrandItem,
     CollectionItem,
@@ -29,7 +29,10 @@ def _register(tx: object, scope: str, entity_id: str, facet: str, name: str, bra
     tx.update(shard, [*counter_actions(0, facet, name, brand, now), FacetItem.registered.add(1)])  # type: ignore[attr-defined]
 
 
-def _unregister(tx: object, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str) -> None:
+def _unregister(
+    tx: object, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str
+) -> list[tuple[str, str]]:
+    """Drop a registration; returns the counters to sweep once the transaction commits."""
     sk = facet_sk(facet, name, brand)
     tx.update(  # type: ignore[attr-defined]
         FacetItem(pk=facet_counter_pk(scope), sk=sk),
@@ -40,6 +43,7 @@ def _unregister(tx: object, scope: str, entity_id: str, facet: str, name: str, b
         FacetItem(pk=facet_shard_pk(entity_id), sk=sk),
         [*counter_actions(0, None, None, None, now), FacetItem.registered.add(-1)],
     )
+    return [(facet_counter_pk(scope), sk), (facet_shard_pk(entity_id), sk)]
 
 
 class RegistryRepository:
@@ -64,23 +68,28 @@ class RegistryRepository:
 
     def rename_brand(self, brand: BrandItem, old_name: str) -> None:
         """Save a brand whose name changed; the guard moves with the name (version-checked)."""
-        same_key = facet_sk("brand", old_name) == facet_sk("brand", brand.name)
+        sk = facet_sk("brand", brand.name)
+        same_key = facet_sk("brand", old_name) == sk
+        emptied: list[tuple[str, str]] = []
         try:
             with transaction() as tx:
                 tx.save(brand)
                 if same_key:
+                    # A new spelling of the same name: the registered name is shown as renamed.
                     tx.update(
-                        FacetItem(pk=facet_counter_pk(brand.scope), sk=facet_sk("brand", brand.name)),
+                        FacetItem(pk=facet_counter_pk(brand.scope), sk=sk),
                         [FacetItem.value.set(brand.name)],
                         condition=FacetItem.entity_id == brand.id,
                     )
+                    tx.update(FacetItem(pk=facet_shard_pk(brand.id), sk=sk), [FacetItem.value.set(brand.name)])
                 else:
-                    _unregister(tx, brand.scope, brand.id, "brand", old_name, None, brand.updated_at)
+                    emptied = _unregister(tx, brand.scope, brand.id, "brand", old_name, None, brand.updated_at)
                     _register(tx, brand.scope, brand.id, "brand", brand.name, None, brand.updated_at)
         except Conflict as exc:
             if failed_conditions(exc) == [0]:
                 raise StaleWrite("The brand was changed by another request; retry") from exc
             raise Conflict("A brand with this name already exists") from exc
+        sweep_empty(emptied)
 
     def create_collection(self, collection: CollectionItem) -> None:
         collection.refresh_keys()
