@@ -7,7 +7,8 @@ would discard writes made meanwhile by other threads. This patch keeps moto's ow
 logic (conditions, cancellation reasons, every operation) and only replaces the snapshot: the
 items the transaction names are copied before it runs and put back if it is cancelled, as
 DynamoDB's own all-or-nothing behaves. Writes are serialized by one lock, as each DynamoDB item
-write is atomic; reads are not locked, so read-modify-write races in the service still happen.
+write is atomic; single-item reads are not locked, so read-modify-write races in the service
+still happen.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 
 _LOCK = threading.RLock()
-_WRITES = ("put_item", "update_item", "delete_item", "batch_write_item")
+# Writes, and the reads that iterate moto's item dicts (a concurrent write resizing them
+# raises "dictionary changed size during iteration"). get_item stays unlocked.
+_SERIALIZED = ("put_item", "update_item", "delete_item", "query", "scan")
 
 
 def _table_safe_deepcopy(value: Any, memo: Any = None) -> Any:
@@ -78,11 +81,11 @@ def _locked(original: Any) -> Any:
 
 @contextmanager
 def item_level_transactions() -> Iterator[None]:
-    originals = {name: getattr(DynamoDBBackend, name) for name in ("transact_write_items", *_WRITES)}
+    originals = {name: getattr(DynamoDBBackend, name) for name in ("transact_write_items", *_SERIALIZED)}
     module_copy = dynamodb_models.copy
     dynamodb_models.copy = SimpleNamespace(deepcopy=_table_safe_deepcopy, copy=copy.copy)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items(originals["transact_write_items"])  # type: ignore[method-assign]
-    for name in _WRITES:
+    for name in _SERIALIZED:
         setattr(DynamoDBBackend, name, _locked(originals[name]))
     try:
         yield
