@@ -2,10 +2,10 @@
 
 from chalice import Chalice
 
-from chalicelib.api import auth, openapi, organizations, products
+from chalicelib.api import auth, catalog, openapi, organizations, products
 
 app = Chalice(app_name="sartiq-products")
 app.experimental_feature_flags.update(["BLUEPRINTS"])
 
-for blueprint in (auth.bp, organizations.bp, products.bp, openapi.bp):
+for blueprint in (auth.bp, organizations.bp, products.bp, catalog.bp, openapi.bp):
     app.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -44,6 +44,10 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class StaleWrite(Conflict):
+    """A version condition failed: someone wrote the record since it was read."""
+
+
 class InvalidInput(DomainError):
     """A 422 with pydantic-style error entries: [{type, loc, msg, input}]."""
 

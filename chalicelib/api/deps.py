@@ -9,6 +9,7 @@ from chalice.app import Request
 from chalicelib.api.request import bearer_token
 from chalicelib.errors import NotAuthenticated
 from chalicelib.services.access import Caller
+from chalicelib.services.catalog import CatalogService
 from chalicelib.services.listing import ProductListing
 from chalicelib.services.organizations import OrganizationService
 from chalicelib.services.products import ProductService
@@ -29,6 +30,11 @@ def organizations() -> OrganizationService:
 @lru_cache(maxsize=1)
 def products() -> ProductService:
     return ProductService()
+
+
+@lru_cache(maxsize=1)
+def catalog() -> CatalogService:
+    return CatalogService()
 
 
 @lru_cache(maxsize=1)

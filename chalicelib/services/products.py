@@ -222,9 +222,16 @@ class ProductService:
     # -- delete ------------------------------------------------------------------------
 
     def delete(self, caller: Caller, product_id: str, organization_id: str | None) -> None:
-        item = caller.check_product(self.products.get(product_id), organization_id, write=True)
-        self.products.delete(item)
-        self.images.delete_prefix(f"products/{item.id}/")
+        for _attempt in range(_UPDATE_ATTEMPTS):
+            # Re-read on a conflict: the delete must count down the values stored now.
+            item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+            try:
+                self.products.delete(item)
+            except Conflict:
+                continue
+            self.images.delete_prefix(f"products/{item.id}/")
+            return
+        raise Conflict("The product was changed by another request; retry")
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ call before every write, so a key can never drift from the data it indexes.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -267,9 +269,63 @@ class ProductItem(TableItem, discriminator="Product"):
         scope = self.scope
         self.scope_pk = scope
         # Sparse facet indexes: a product without the value is simply absent from them.
-        self.brand_pk = f"{scope}#BRAND#{self.brand_lc}" if self.brand_lc else None
-        self.season_pk = f"{scope}#SEASON#{self.season_lc}" if self.season_lc else None
-        self.year_pk = f"{scope}#YEAR#{self.year}" if self.year is not None else None
+        self.brand_pk = facet_index_key(scope, "brand", self.brand_lc) if self.brand_lc else None
+        self.season_pk = facet_index_key(scope, "season", self.season_lc) if self.season_lc else None
+        self.year_pk = facet_index_key(scope, "year", int(self.year)) if self.year is not None else None
+
+
+class FacetItem(TableItem, discriminator="Facet"):
+    """A counter of one facet value in one scope (or one shard of the all-scopes view).
+
+    `product_count` is how many products carry the value; `registered` how many registered brands or
+    collections bear the name (`entity_id` is the registration, and the item is its
+    uniqueness guard). A value is listed while either is above zero.
+    """
+
+    facet = UnicodeAttribute(null=True)
+    value = UnicodeAttribute(null=True)
+    brand = UnicodeAttribute(null=True)
+    product_count = NumberAttribute(default=0)
+    registered = NumberAttribute(default=0)
+    entity_id = UnicodeAttribute(null=True)
+    first_at = UnicodeAttribute(null=True)
+
+
+class BrandItem(TableItem, discriminator="Brand"):
+    id = UnicodeAttribute()
+    version = VersionAttribute()
+    name = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    @property
+    def scope(self) -> str:
+        return product_scope(self.owner_id, self.organization_id)
+
+    def refresh_keys(self) -> None:
+        self.pk = f"BRAND#{self.id}"
+        self.sk = "BRAND"
+
+
+class CollectionItem(TableItem, discriminator="Collection"):
+    id = UnicodeAttribute()
+    version = VersionAttribute()
+    name = UnicodeAttribute()
+    brand = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    @property
+    def scope(self) -> str:
+        return product_scope(self.owner_id, self.organization_id)
+
+    def refresh_keys(self) -> None:
+        self.pk = f"COLLECTION#{self.id}"
+        self.sk = "COLLECTION"
 
 
 def _lower(value: Any) -> str | None:
@@ -279,7 +335,86 @@ def _lower(value: Any) -> str | None:
     return text or None
 
 
+_MAX_KEY_PART = 256
+
+
+def _part(value: str) -> str:
+    """A free-text key part: quoted so that a '#' in a name cannot forge a key boundary, and
+    shortened with a digest when long (key attributes have a byte limit, names may not)."""
+    quoted = quote(value, safe="")
+    if len(quoted) <= _MAX_KEY_PART:
+        return quoted
+    return f"{quoted[:128]}~{hashlib.sha256(value.encode()).hexdigest()}"
+
+
 def facet_index_key(scope: str, facet: str, value: str | int) -> str:
     if facet == "year":
-        return f"{scope}#YEAR#{value}"
-    return f"{scope}#{facet.upper()}#{str(value).strip().lower()}"
+        return f"{scope}#YEAR#{int(value)}"
+    return f"{scope}#{facet.upper()}#{_part(str(value).strip().lower())}"
+
+
+# -- facet counters ------------------------------------------------------------------------
+
+FACETS = ("brand", "collection", "season", "year")
+# The all-scopes (superuser) view is spread over shards so that product writes do not all
+# land on one partition key; a read queries every shard.
+ALL_SCOPES_SHARDS = 10
+
+
+def facet_counter_pk(scope: str) -> str:
+    return f"FACETS#{scope}"
+
+
+def facet_all_pks() -> list[str]:
+    return [f"FACETS#ALL#{n}" for n in range(ALL_SCOPES_SHARDS)]
+
+
+def facet_shard_pk(entity_id: str) -> str:
+    shard = int(hashlib.sha256(entity_id.encode()).hexdigest(), 16) % ALL_SCOPES_SHARDS
+    return f"FACETS#ALL#{shard}"
+
+
+def facet_sk(facet: str, value: str | int, brand: str | None = None) -> str:
+    if facet == "year":
+        return f"YEAR#{int(value)}"
+    lowered = str(value).strip().lower()
+    if facet == "collection":
+        return f"COLLECTION#{_part(_lower(brand) or '')}#{_part(lowered)}"
+    return f"{facet.upper()}#{_part(lowered)}"
+
+
+def facet_prefix(facet: str, brand: str | None = None) -> str:
+    if facet == "collection" and brand is not None:
+        return f"COLLECTION#{_part(_lower(brand) or '')}#"
+    return f"{facet.upper()}#"
+
+
+def stored_facet_sks(product: ProductItem) -> set[str]:
+    """The counters a product item counts in, from its stored (slim) attributes."""
+    sks = set()
+    if product.brand_lc:
+        sks.add(facet_sk("brand", product.brand_lc))
+    if product.collection_lc:
+        sks.add(facet_sk("collection", product.collection_lc, product.brand_lc))
+    if product.season_lc:
+        sks.add(facet_sk("season", product.season_lc))
+    if product.year is not None:
+        sks.add(facet_sk("year", int(product.year)))
+    return sks
+
+
+def doc_facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, str, str | None]]:
+    """sk -> (facet, display value, brand display) for a product document."""
+    out: dict[str, tuple[str, str, str | None]] = {}
+    brand = str(doc["brand"]).strip() if _lower(doc.get("brand")) else None
+    if brand:
+        out[facet_sk("brand", brand)] = ("brand", brand, None)
+    if _lower(doc.get("brand_collection")):
+        collection = str(doc["brand_collection"]).strip()
+        out[facet_sk("collection", collection, brand)] = ("collection", collection, brand)
+    if _lower(doc.get("season")):
+        season = str(doc["season"]).strip()
+        out[facet_sk("season", season)] = ("season", season, None)
+    if doc.get("year") is not None:
+        out[facet_sk("year", int(doc["year"]))] = ("year", str(int(doc["year"])), None)
+    return out

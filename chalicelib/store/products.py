@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chalicelib.errors import Conflict
+from chalicelib.store.facets import sweep_empty, write_product_counters
 from chalicelib.store.models import MediaItem, ProductItem, TableItem, bind_table, facet_index_key, product_scope
 from chalicelib.store.table import transaction
 
@@ -34,32 +35,38 @@ class ProductRepository:
         The version attribute makes this conditional: a create fails if the id exists, a
         replace fails if anyone wrote the product since it was read (Conflict).
         """
-        product.refresh_keys()
+        existing = product.version is not None
         with transaction("The product was changed by another request; retry") as tx:
+            # Counters first: they read the stored keys that refresh_keys() replaces.
+            decremented = write_product_counters(tx, product if existing else None, product, product.updated_at)
+            product.refresh_keys()
             tx.save(product)
             for media in new_media:
                 media.refresh_keys()
                 tx.save(media, condition=MediaItem.pk.does_not_exist())
             for media_id in removed_media_ids:
                 tx.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"), add_version_condition=False)
+        sweep_empty(decremented)
 
     def delete(self, product: ProductItem) -> None:
         children = [item for item in TableItem.query(f"PRODUCT#{product.id}") if item.sk != "PRODUCT"]
         media_keys = [(f"MEDIA#{m}", "MEDIA") for m in product.media_ids]
-        # One transaction holds 100 items: the product, its media and its children fit while
-        # a product has at most ~90 of them; the rest (later: generations) go in batches first.
-        overflow = children[: max(0, len(children) + len(media_keys) + 1 - 100)]
+        # One transaction holds 100 items: the product, its media, its facet counters (16 at
+        # most) and its children; children beyond that (later: generations) go in batches first.
+        overflow = children[: max(0, len(children) + len(media_keys) + 17 - 100)]
         if overflow:
             with TableItem.batch_write() as batch:
                 for item in overflow:
                     batch.delete(item)
             children = children[len(overflow) :]
         with transaction("The product was changed by another request; retry") as tx:
+            decremented = write_product_counters(tx, product, None, product.updated_at)
             tx.delete(product)
             for pk, sk in media_keys:
                 tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
             for child in children:
                 tx.delete(child, add_version_condition=False)
+        sweep_empty(decremented)
 
     def slim_in_scope(
         self, user_id: str, organization_id: str | None, facet: tuple[str, str | int] | None = None

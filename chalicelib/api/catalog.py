@@ -1,0 +1,117 @@
+"""Brands, brand collections, seasons and years."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api import deps
+from chalicelib.api.errors import api_view, render
+from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.schemas.catalog import (
+    BrandCollectionCreate,
+    BrandCollectionsPublic,
+    BrandCreate,
+    BrandsPublic,
+    BrandUpdate,
+    CollectionFacetQuery,
+    FacetQuery,
+    SeasonsPublic,
+    YearsPublic,
+)
+from chalicelib.schemas.products import OrganizationQuery
+from chalicelib.services.catalog import brand_public, collection_public
+from chalicelib.store.facets import FacetRow
+
+bp = Blueprint(__name__)
+
+ANY_CONTENT = ["*/*"]
+
+
+def _org(q: OrganizationQuery | FacetQuery) -> str | None:
+    return str(q.organization_id) if q.organization_id else None
+
+
+def _counted(rows: list[FacetRow], with_counts: bool, to_value: Callable[[str], str | int] = str) -> dict[str, object]:
+    body: dict[str, object] = {"data": [to_value(r.value) for r in rows], "count": len(rows)}
+    if with_counts:
+        body["counts"] = {r.value: r.count for r in rows}
+    return body
+
+
+@bp.route("/brands/", methods=["GET"], content_types=ANY_CONTENT)
+@api_view
+def read_brands() -> Response:
+    caller = deps.caller(bp.current_request)
+    q = query(bp.current_request, FacetQuery)
+    rows = deps.catalog().values(caller, "brand", _org(q))
+    return render(BrandsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True))
+
+
+@bp.route("/brands/", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def create_brand() -> Response:
+    caller = deps.caller(bp.current_request)
+    q = query(bp.current_request, OrganizationQuery)
+    data = json_body(bp.current_request, BrandCreate)
+    return render(brand_public(deps.catalog().create_brand(caller, data, _org(q))))
+
+
+@bp.route("/brands/{id}", methods=["GET"], content_types=ANY_CONTENT)
+@api_view
+def read_brand(id: str) -> Response:
+    caller = deps.caller(bp.current_request)
+    return render(brand_public(deps.catalog().get_brand(caller, path_uuid("id", id))))
+
+
+@bp.route("/brands/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
+@api_view
+def update_brand(id: str) -> Response:
+    caller = deps.caller(bp.current_request)
+    brand_id = path_uuid("id", id)
+    data = json_body(bp.current_request, BrandUpdate)
+    return render(brand_public(deps.catalog().update_brand(caller, brand_id, data)))
+
+
+@bp.route("/brand-collections/", methods=["GET"], content_types=ANY_CONTENT)
+@api_view
+def read_brand_collections() -> Response:
+    caller = deps.caller(bp.current_request)
+    q = query(bp.current_request, CollectionFacetQuery)
+    rows = deps.catalog().values(caller, "collection", _org(q), brand=q.brand)
+    return render(
+        BrandCollectionsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True)
+    )
+
+
+@bp.route("/brand-collections/", methods=["POST"], content_types=ANY_CONTENT)
+@api_view
+def create_brand_collection() -> Response:
+    caller = deps.caller(bp.current_request)
+    q = query(bp.current_request, OrganizationQuery)
+    data = json_body(bp.current_request, BrandCollectionCreate)
+    return render(collection_public(deps.catalog().create_collection(caller, data, _org(q))))
+
+
+@bp.route("/seasons/", methods=["GET"], content_types=ANY_CONTENT)
+@api_view
+def read_seasons() -> Response:
+    caller = deps.caller(bp.current_request)
+    q = query(bp.current_request, FacetQuery)
+    rows = deps.catalog().values(caller, "season", _org(q))
+    return render(
+        SeasonsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True)
+    )
+
+
+@bp.route("/years/", methods=["GET"], content_types=ANY_CONTENT)
+@api_view
+def read_years() -> Response:
+    caller = deps.caller(bp.current_request)
+    # The reference gives years no organization_id; it is accepted here like the others.
+    q = query(bp.current_request, FacetQuery)
+    rows = deps.catalog().values(caller, "year", _org(q))
+    return render(
+        YearsPublic.model_validate(_counted(rows, q.with_counts, int)).model_dump(mode="json", exclude_none=True)
+    )

@@ -1,0 +1,94 @@
+"""Brands, collections, seasons and years: the distinct-value lists and the registry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class FacetQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    organization_id: uuid.UUID | None = None
+    # Beyond the reference: how many products in scope carry each value.
+    with_counts: bool = False
+
+
+class CollectionFacetQuery(FacetQuery):
+    brand: str | None = None
+
+
+class _Counted(BaseModel):
+    count: int
+    counts: dict[str, int] | None = Field(default=None, description="products per value (with_counts=true)")
+
+
+class BrandsPublic(_Counted):
+    data: list[str]
+
+
+class BrandCollectionsPublic(_Counted):
+    data: list[str]
+
+
+class SeasonsPublic(_Counted):
+    data: list[str]
+
+
+class YearsPublic(_Counted):
+    data: list[int]
+
+
+def _clean(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
+class BrandCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=1000)
+    organization_id: uuid.UUID | None = None
+
+    _strip = field_validator("name")(_clean)
+
+
+class BrandUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=1000)
+
+    _strip = field_validator("name")(_clean)
+
+
+class BrandPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class BrandCollectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=255)
+    brand: str = Field(max_length=1000)
+    organization_id: uuid.UUID | None = None
+
+    _strip = field_validator("name", "brand")(_clean)
+
+
+class BrandCollectionPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    brand: str
+    owner_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,134 @@
+"""Facet lists (brands, collections, seasons, years) and the brand/collection registry."""
+
+from __future__ import annotations
+
+import uuid
+
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
+from chalicelib.schemas.catalog import (
+    BrandCollectionCreate,
+    BrandCollectionPublic,
+    BrandCreate,
+    BrandPublic,
+    BrandUpdate,
+)
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.services.access import Caller
+from chalicelib.store.facets import FacetRow, read_facet
+from chalicelib.store.models import BrandItem, CollectionItem, product_scope
+from chalicelib.store.registry import RegistryRepository
+
+_RENAME_ATTEMPTS = 3
+
+
+def brand_public(item: BrandItem) -> BrandPublic:
+    return BrandPublic.model_validate(
+        {k: getattr(item, k) for k in ("id", "name", "owner_id", "organization_id", "created_at", "updated_at")}
+    )
+
+
+def collection_public(item: CollectionItem) -> BrandCollectionPublic:
+    return BrandCollectionPublic.model_validate(
+        {
+            k: getattr(item, k)
+            for k in ("id", "name", "brand", "owner_id", "organization_id", "created_at", "updated_at")
+        }
+    )
+
+
+class CatalogService:
+    def __init__(self, registry: RegistryRepository | None = None) -> None:
+        self.registry = registry or RegistryRepository()
+
+    # -- distinct values -----------------------------------------------------------------
+
+    def values(
+        self, caller: Caller, facet: str, organization_id: str | None, brand: str | None = None
+    ) -> list[FacetRow]:
+        """A superuser sees every scope; anyone else their personal scope, or a member's org."""
+        if organization_id is not None:
+            caller.require_member(organization_id)
+            scope: str | None = product_scope(caller.id, organization_id)
+        elif caller.is_superuser:
+            scope = None
+        else:
+            scope = product_scope(caller.id, None)
+        return read_facet(scope, facet, brand if brand and brand.strip() else None)
+
+    # -- registry ------------------------------------------------------------------------
+
+    def _owner_scope(self, caller: Caller, body_org: str | None, query_org: str | None) -> str | None:
+        if body_org and query_org and body_org != query_org:
+            raise InvalidInput.single(
+                ["body", "organization_id"], "Must match the organization_id query parameter", body_org
+            )
+        org_id = body_org or query_org
+        if org_id:
+            caller.require_member(org_id)
+        return org_id
+
+    def create_brand(self, caller: Caller, data: BrandCreate, organization_id: str | None) -> BrandItem:
+        org_id = self._owner_scope(caller, str(data.organization_id) if data.organization_id else None, organization_id)
+        now = iso(utcnow())
+        item = BrandItem(
+            id=str(uuid.uuid4()),
+            name=data.name,
+            owner_id=caller.id,
+            organization_id=org_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self.registry.create_brand(item)
+        return item
+
+    def _visible_brand(self, caller: Caller, brand_id: str) -> BrandItem:
+        item = self.registry.get_brand(brand_id)
+        if item is None or not self._may_access(caller, item.owner_id, item.organization_id):
+            raise NotFound("Brand not found")
+        return item
+
+    @staticmethod
+    def _may_access(caller: Caller, owner_id: str, organization_id: str | None) -> bool:
+        if caller.is_superuser:
+            return True
+        if organization_id:
+            return caller.is_member(organization_id)
+        return owner_id == caller.id
+
+    def get_brand(self, caller: Caller, brand_id: str) -> BrandItem:
+        return self._visible_brand(caller, brand_id)
+
+    def update_brand(self, caller: Caller, brand_id: str, data: BrandUpdate) -> BrandItem:
+        for _attempt in range(_RENAME_ATTEMPTS):
+            item = self._visible_brand(caller, brand_id)
+            old_name = item.name
+            if old_name == data.name:
+                return item
+            item.name = data.name
+            item.updated_at = iso(utcnow())
+            try:
+                self.registry.rename_brand(item, old_name)
+            except StaleWrite:
+                continue
+            return item
+        raise Conflict("The brand was changed by another request; retry")
+
+    def create_collection(
+        self, caller: Caller, data: BrandCollectionCreate, organization_id: str | None
+    ) -> CollectionItem:
+        org_id = self._owner_scope(caller, str(data.organization_id) if data.organization_id else None, organization_id)
+        now = iso(utcnow())
+        item = CollectionItem(
+            id=str(uuid.uuid4()),
+            name=data.name,
+            brand=data.brand,
+            owner_id=caller.id,
+            organization_id=org_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self.registry.create_collection(item)
+        return item
+
+
+__all__ = ["CatalogService", "Forbidden", "brand_public", "collection_public"]
