@@ -36,8 +36,12 @@ from tests.factories import Api
 
 @pytest.fixture
 def aws() -> Iterator[None]:
+    from chalicelib.config import get_settings
     from chalicelib.local.resources import create_resources
 
+    # Settings read now, from this module's environment, before any request could read them.
+    get_settings.cache_clear()
+    get_settings()
     with mock_aws():
         create_resources()
         yield

@@ -584,6 +584,10 @@ def test_with_counts(api: Api) -> None:
         assert listing(api, "brands", token, **params).get("counts") is None, params
 
 
+def folded(values: list[Any]) -> set[Any]:
+    return {v.lower() if isinstance(v, str) else v for v in values}
+
+
 @pytest.mark.parametrize("how", ["deleted", "changed", "cleared"])
 def test_value_disappears_with_its_last_product(api: Api, how: str) -> None:
     _, token = api.user()
@@ -618,7 +622,9 @@ def test_value_disappears_with_its_last_product(api: Api, how: str) -> None:
         assert not set(expected[name]) & set(values(api, name, token)), (name, values(api, name, token))
         # ... but the organization's product still carries them there, and for the superuser.
         assert values(api, name, token, organization_id=org) == expected[name], name
-        assert set(expected[name]) <= set(values(api, name, api.admin_token)), name
+        # The every-scope view merges ten shards: it shows a spelling still in use, not
+        # necessarily the scope's first one (README, Facets).
+        assert folded(expected[name]) <= folded(values(api, name, api.admin_token)), name
     drop(o, org)
     for name in LISTS:
         assert not set(expected[name]) & set(values(api, name, token, organization_id=org)), name

@@ -17,10 +17,11 @@ def test_bench_counts_are_sane() -> None:
     assert result.request("GET /products/{id}").stats.calls == Counter({"GetItem": 2})
     png = result.request("POST /products/ (base64 PNG cover)").stats
     assert png.calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
-    assert png.total_written == 2  # the product and its media record, in one transaction
+    # The product, its media record and its brand's two facet counters (scope and shard).
+    assert png.total_written == 4
     url = result.request("POST /products/ (URL cover)").stats
     assert url.calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
-    assert url.total_written == 1
+    assert url.total_written == 3
     for label in ("GET /products/ (unfiltered)", "GET /products/?brand=X"):
         assert result.request(label).stats.calls == Counter({"GetItem": 1, "Query": 1, "BatchGetItem": 1})
 
