@@ -16,26 +16,9 @@ the items matched. Counts and ratios only; wall-clock time is reported, never as
 
 from __future__ import annotations
 
-import os
+from tests.support import environment
 
-# The same environment as tests/conftest.py, set before anything reads settings or credentials.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "TABLE_NAME": "test-products",
-        "IMAGES_BUCKET": "test-images",
-        "EXPORTS_BUCKET": "test-exports",
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
-        "FIRST_SUPERUSER": "admin@example.com",
-        "FIRST_SUPERUSER_PASSWORD": "admin-password-123",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("MEDIA_BASE_URL", None)
+environment.apply()
 
 import argparse
 import base64

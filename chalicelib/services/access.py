@@ -7,9 +7,10 @@ signed-in user. A product the caller may not see is reported as not found.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
-from chalicelib.errors import Forbidden, NotFound
+from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.store.models import MembershipItem, ProductItem, UserItem
 from chalicelib.store.organizations import OrganizationRepository
 
@@ -44,6 +45,19 @@ class Caller:
             return
         if not self.is_member(org_id):
             raise Forbidden("Not enough permissions")
+
+    def target_organization(self, body_value: uuid.UUID | None, query_org: str | None) -> str | None:
+        """The organization a new record goes to: the body's or the query's (they must agree),
+        where the caller must be a member; None for a personal record."""
+        body_org = str(body_value) if body_value else None
+        if body_org and query_org and body_org != query_org:
+            raise InvalidInput.single(
+                ["body", "organization_id"], "Must match the organization_id query parameter", body_org
+            )
+        org_id = body_org or query_org
+        if org_id:
+            self.require_member(org_id)
+        return org_id
 
     def is_org_owner(self, org_id: str) -> bool:
         member = self.membership(org_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
+from chalicelib.errors import Conflict, Forbidden, NotFound, StaleWrite
 from chalicelib.schemas.catalog import (
     BrandCollectionCreate,
     BrandCollectionPublic,
@@ -57,18 +57,8 @@ class CatalogService:
 
     # -- registry ------------------------------------------------------------------------
 
-    def _owner_scope(self, caller: Caller, body_org: str | None, query_org: str | None) -> str | None:
-        if body_org and query_org and body_org != query_org:
-            raise InvalidInput.single(
-                ["body", "organization_id"], "Must match the organization_id query parameter", body_org
-            )
-        org_id = body_org or query_org
-        if org_id:
-            caller.require_member(org_id)
-        return org_id
-
     def create_brand(self, caller: Caller, data: BrandCreate, organization_id: str | None) -> BrandItem:
-        org_id = self._owner_scope(caller, str(data.organization_id) if data.organization_id else None, organization_id)
+        org_id = caller.target_organization(data.organization_id, organization_id)
         now = iso(utcnow())
         item = BrandItem(
             id=str(uuid.uuid4()),
@@ -116,7 +106,7 @@ class CatalogService:
     def create_collection(
         self, caller: Caller, data: BrandCollectionCreate, organization_id: str | None
     ) -> CollectionItem:
-        org_id = self._owner_scope(caller, str(data.organization_id) if data.organization_id else None, organization_id)
+        org_id = caller.target_organization(data.organization_id, organization_id)
         now = iso(utcnow())
         item = CollectionItem(
             id=str(uuid.uuid4()),

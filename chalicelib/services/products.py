@@ -110,14 +110,7 @@ class ProductService:
         mode: str = "complete",
         demo: bool = False,
     ) -> ProductItem:
-        body_org = str(data.organization_id) if data.organization_id else None
-        if body_org and organization_id and body_org != organization_id:
-            raise InvalidInput.single(
-                ["body", "organization_id"], "Must match the organization_id query parameter", body_org
-            )
-        org_id = body_org or organization_id
-        if org_id:
-            caller.require_member(org_id)
+        org_id = caller.target_organization(data.organization_id, organization_id)
         self._check_image_counts(data)
 
         now = iso(utcnow())

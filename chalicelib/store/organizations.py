@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.errors import Conflict
 from chalicelib.store.models import MembershipItem, OrganizationItem, TableItem, bind_table
-from chalicelib.store.table import transaction
+from chalicelib.store.table import get_item, transaction
 
 
 class OrganizationRepository:
@@ -19,18 +19,10 @@ class OrganizationRepository:
             tx.save(owner, condition=MembershipItem.pk.does_not_exist())
 
     def get(self, org_id: str) -> OrganizationItem | None:
-        try:
-            item = OrganizationItem.get(f"ORG#{org_id}", "ORG", consistent_read=True)
-        except OrganizationItem.DoesNotExist:
-            return None
-        return item if isinstance(item, OrganizationItem) else None
+        return get_item(OrganizationItem, f"ORG#{org_id}", "ORG")
 
     def membership(self, org_id: str, user_id: str) -> MembershipItem | None:
-        try:
-            item = MembershipItem.get(f"ORG#{org_id}", f"MEMBER#{user_id}", consistent_read=True)
-        except MembershipItem.DoesNotExist:
-            return None
-        return item if isinstance(item, MembershipItem) else None
+        return get_item(MembershipItem, f"ORG#{org_id}", f"MEMBER#{user_id}")
 
     def add_member(self, member: MembershipItem) -> None:
         member.refresh_keys()

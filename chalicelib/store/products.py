@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.errors import Conflict
 from chalicelib.store.facets import sweep_empty, write_product_counters
 from chalicelib.store.models import MediaItem, ProductItem, TableItem, bind_table, facet_index_key, product_scope
-from chalicelib.store.table import transaction
+from chalicelib.store.table import get_item, transaction
 
 _BATCH_GET_LIMIT = 100
 
@@ -18,11 +18,7 @@ class ProductRepository:
         bind_table()
 
     def get(self, product_id: str) -> ProductItem | None:
-        try:
-            item = ProductItem.get(f"PRODUCT#{product_id}", "PRODUCT", consistent_read=True)
-        except ProductItem.DoesNotExist:
-            return None
-        return item if isinstance(item, ProductItem) else None
+        return get_item(ProductItem, f"PRODUCT#{product_id}", "PRODUCT")
 
     def save(
         self,
@@ -98,11 +94,7 @@ class MediaRepository:
         bind_table()
 
     def get(self, media_id: str) -> MediaItem | None:
-        try:
-            item = MediaItem.get(f"MEDIA#{media_id}", "MEDIA", consistent_read=True)
-        except MediaItem.DoesNotExist:
-            return None
-        return item if isinstance(item, MediaItem) else None
+        return get_item(MediaItem, f"MEDIA#{media_id}", "MEDIA")
 
 
 __all__ = ["Conflict", "MediaRepository", "ProductRepository"]

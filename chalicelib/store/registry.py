@@ -13,7 +13,7 @@ from chalicelib.store.models import (
     facet_shard_pk,
     facet_sk,
 )
-from chalicelib.store.table import failed_conditions, transaction
+from chalicelib.store.table import failed_conditions, get_item, transaction
 
 
 def _register(tx: object, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str) -> None:
@@ -51,11 +51,7 @@ class RegistryRepository:
         bind_table()
 
     def get_brand(self, brand_id: str) -> BrandItem | None:
-        try:
-            item = BrandItem.get(f"BRAND#{brand_id}", "BRAND", consistent_read=True)
-        except BrandItem.DoesNotExist:
-            return None
-        return item if isinstance(item, BrandItem) else None
+        return get_item(BrandItem, f"BRAND#{brand_id}", "BRAND")
 
     def create_brand(self, brand: BrandItem) -> None:
         brand.refresh_keys()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 import boto3
 from pynamodb.connection import Connection
@@ -26,6 +27,18 @@ def create_table() -> None:
             TableName=TableItem.Meta.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at_ttl"},
         )
+
+
+T = TypeVar("T", bound=TableItem)
+
+
+def get_item(model: type[T], pk: str, sk: str) -> T | None:
+    """A consistent read of one item of the given kind, or None."""
+    try:
+        item = model.get(pk, sk, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+    return item if isinstance(item, model) else None
 
 
 def delete_table() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.errors import Conflict
 from chalicelib.store.models import EmailGuardItem, UserItem, bind_table
-from chalicelib.store.table import transaction
+from chalicelib.store.table import get_item, transaction
 
 
 class UserRepository:
@@ -12,14 +12,11 @@ class UserRepository:
         bind_table()
 
     def get(self, user_id: str) -> UserItem | None:
-        item = _get(UserItem, f"USER#{user_id}", "USER")
-        return item if isinstance(item, UserItem) else None
+        return get_item(UserItem, f"USER#{user_id}", "USER")
 
     def get_by_email(self, email: str) -> UserItem | None:
-        guard = _get(EmailGuardItem, f"EMAIL#{email.lower()}", "EMAIL")
-        if not isinstance(guard, EmailGuardItem):
-            return None
-        return self.get(guard.user_id)
+        guard = get_item(EmailGuardItem, f"EMAIL#{email.lower()}", "EMAIL")
+        return self.get(guard.user_id) if guard else None
 
     def create(self, user: UserItem) -> UserItem:
         user.refresh_keys()
@@ -32,10 +29,3 @@ class UserRepository:
         except Conflict as exc:
             raise Conflict("The user with this email already exists in the system.") from exc
         return user
-
-
-def _get(model: type[UserItem] | type[EmailGuardItem], pk: str, sk: str) -> object | None:
-    try:
-        return model.get(pk, sk, consistent_read=True)
-    except model.DoesNotExist:
-        return None
