@@ -16,13 +16,13 @@ from chalicelib.schemas.catalog import (
     BrandsPublic,
     BrandUpdate,
     CollectionFacetQuery,
+    CountedValues,
     FacetQuery,
     SeasonsPublic,
     YearsPublic,
 )
 from chalicelib.schemas.products import OrganizationQuery
 from chalicelib.services.catalog import brand_public, collection_public
-from chalicelib.store.facets import FacetRow
 
 bp = Blueprint(__name__)
 
@@ -33,20 +33,27 @@ def _org(q: OrganizationQuery | FacetQuery) -> str | None:
     return str(q.organization_id) if q.organization_id else None
 
 
-def _counted(rows: list[FacetRow], with_counts: bool, to_value: Callable[[str], str | int] = str) -> dict[str, object]:
+def _facet_list(
+    facet: str,
+    model: type[CountedValues],
+    query_model: type[FacetQuery] = FacetQuery,
+    to_value: Callable[[str], str | int] = str,
+) -> Response:
+    """One of the four distinct-value lists, in the caller's scope; `counts` only when asked."""
+    caller = deps.caller(bp.current_request)
+    q = query(bp.current_request, query_model)
+    brand = q.brand if isinstance(q, CollectionFacetQuery) else None
+    rows = deps.catalog().values(caller, facet, _org(q), brand=brand)
     body: dict[str, object] = {"data": [to_value(r.value) for r in rows], "count": len(rows)}
-    if with_counts:
+    if q.with_counts:
         body["counts"] = {r.value: r.count for r in rows}
-    return body
+    return render(model.model_validate(body).model_dump(mode="json", exclude_none=True))
 
 
 @bp.route("/brands/", methods=["GET"], content_types=ANY_CONTENT)
 @api_view
 def read_brands() -> Response:
-    caller = deps.caller(bp.current_request)
-    q = query(bp.current_request, FacetQuery)
-    rows = deps.catalog().values(caller, "brand", _org(q))
-    return render(BrandsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True))
+    return _facet_list("brand", BrandsPublic)
 
 
 @bp.route("/brands/", methods=["POST"], content_types=ANY_CONTENT)
@@ -77,12 +84,7 @@ def update_brand(id: str) -> Response:
 @bp.route("/brand-collections/", methods=["GET"], content_types=ANY_CONTENT)
 @api_view
 def read_brand_collections() -> Response:
-    caller = deps.caller(bp.current_request)
-    q = query(bp.current_request, CollectionFacetQuery)
-    rows = deps.catalog().values(caller, "collection", _org(q), brand=q.brand)
-    return render(
-        BrandCollectionsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True)
-    )
+    return _facet_list("collection", BrandCollectionsPublic, CollectionFacetQuery)
 
 
 @bp.route("/brand-collections/", methods=["POST"], content_types=ANY_CONTENT)
@@ -97,21 +99,11 @@ def create_brand_collection() -> Response:
 @bp.route("/seasons/", methods=["GET"], content_types=ANY_CONTENT)
 @api_view
 def read_seasons() -> Response:
-    caller = deps.caller(bp.current_request)
-    q = query(bp.current_request, FacetQuery)
-    rows = deps.catalog().values(caller, "season", _org(q))
-    return render(
-        SeasonsPublic.model_validate(_counted(rows, q.with_counts)).model_dump(mode="json", exclude_none=True)
-    )
+    return _facet_list("season", SeasonsPublic)
 
 
 @bp.route("/years/", methods=["GET"], content_types=ANY_CONTENT)
 @api_view
 def read_years() -> Response:
-    caller = deps.caller(bp.current_request)
     # The reference gives years no organization_id; it is accepted here like the others.
-    q = query(bp.current_request, FacetQuery)
-    rows = deps.catalog().values(caller, "year", _org(q))
-    return render(
-        YearsPublic.model_validate(_counted(rows, q.with_counts, int)).model_dump(mode="json", exclude_none=True)
-    )
+    return _facet_list("year", YearsPublic, to_value=int)

@@ -6,7 +6,6 @@ only names them (sign-in, users, organizations), described from their pydantic m
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -33,29 +32,36 @@ _DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "reference-open
 _REF = "#/components/schemas/{model}"
 
 
-def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
+class _Operations:
+    """Builds operations and remembers every model they refer to, for components/schemas."""
 
+    def __init__(self) -> None:
+        self.models: dict[str, type[BaseModel]] = {}
 
-def _op(
-    summary: str, response: type[BaseModel], body: type[BaseModel] | None = None, secure: bool = True
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {"200": {"description": "Successful Response", "content": _json(response)}},
-    }
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": _json(body)}
-    if secure:
-        op["security"] = [{"OAuth2PasswordBearer": []}]
-    return op
+    def _json(self, model: type[BaseModel]) -> dict[str, Any]:
+        self.models[model.__name__] = model
+        return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
+
+    def op(
+        self, summary: str, response: type[BaseModel], body: type[BaseModel] | None = None, secure: bool = True
+    ) -> dict[str, Any]:
+        op: dict[str, Any] = {
+            "summary": summary,
+            "responses": {"200": {"description": "Successful Response", "content": self._json(response)}},
+        }
+        if body is not None:
+            op["requestBody"] = {"required": True, "content": self._json(body)}
+        if secure:
+            op["security"] = [{"OAuth2PasswordBearer": []}]
+        return op
 
 
 def _uuid_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 
 
-def _added_paths() -> dict[str, Any]:
+def _added_paths(ops: _Operations) -> dict[str, Any]:
+    _op = ops.op
     login = _op("Login Access Token", Token, secure=False)
     login["requestBody"] = {
         "required": True,
@@ -86,29 +92,18 @@ def _added_paths() -> dict[str, Any]:
     }
 
 
-_ADDED_MODELS: tuple[type[BaseModel], ...] = (
-    Message,
-    MemberAdd,
-    MemberPublic,
-    OrganizationCreate,
-    OrganizationPublic,
-    OrganizationsPublic,
-    Token,
-    UserCreate,
-    UserPublic,
-)
-
-
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    doc: dict[str, Any] = copy.deepcopy(json.loads(_DOCUMENT.read_text()))
+    doc: dict[str, Any] = json.loads(_DOCUMENT.read_text())
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    for model in _ADDED_MODELS:
+    ops = _Operations()
+    paths = _added_paths(ops)
+    for model in ops.models.values():
         schema = model.model_json_schema(ref_template=_REF, mode="serialization")
         schemas.update(schema.pop("$defs", {}))
         schemas.setdefault(model.__name__, schema)
-    for path, ops in _added_paths().items():
-        doc["paths"].setdefault(path, {}).update(ops)
+    for path, operations in paths.items():
+        doc["paths"].setdefault(path, {}).update(operations)
     return doc
 
 

@@ -20,24 +20,24 @@ class CollectionFacetQuery(FacetQuery):
     brand: str | None = None
 
 
-class _Counted(BaseModel):
+class CountedValues(BaseModel):
     count: int
     counts: dict[str, int] | None = Field(default=None, description="products per value (with_counts=true)")
 
 
-class BrandsPublic(_Counted):
+class BrandsPublic(CountedValues):
     data: list[str]
 
 
-class BrandCollectionsPublic(_Counted):
+class BrandCollectionsPublic(CountedValues):
     data: list[str]
 
 
-class SeasonsPublic(_Counted):
+class SeasonsPublic(CountedValues):
     data: list[str]
 
 
-class YearsPublic(_Counted):
+class YearsPublic(CountedValues):
     data: list[int]
 
 

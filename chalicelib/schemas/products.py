@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.schemas.enums import (
     AgeClass,
@@ -22,6 +23,20 @@ from chalicelib.schemas.enums import (
 Str100 = Annotated[str, Field(max_length=100)]
 Str255 = Annotated[str, Field(max_length=255)]
 Str1000 = Annotated[str, Field(max_length=1000)]
+
+
+MAX_BRAND_METADATA_BYTES = 64 * 1024
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    # The product is one DynamoDB item (400 KB at most): an unbounded map would fail the write.
+    size = len(json.dumps(value, default=str).encode())
+    if size > MAX_BRAND_METADATA_BYTES:
+        raise ValueError(f"brand_metadata is {size} bytes as JSON; at most {MAX_BRAND_METADATA_BYTES}")
+    return value
+
+
+BrandMetadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
 
 
 class MediaInput(BaseModel):
@@ -95,7 +110,7 @@ class _ProductFields(BaseModel):
     description: str | None = Field(default=None, max_length=3000)
     back_description: Str1000 | None = None
     ecommerce_description: str | None = Field(default=None, max_length=5000)
-    brand_metadata: dict[str, Any] | None = None
+    brand_metadata: BrandMetadata | None = None
     back_image: ImageInput | None = None
     reference_images: list[ImageInput] | None = None
     data_images: list[str] | None = None
@@ -200,7 +215,7 @@ class ProductPublic(BaseModel):
     description: str | None = None
     back_description: str | None = None
     ecommerce_description: str | None = None
-    brand_metadata: dict[str, Any] | None = None
+    brand_metadata: BrandMetadata | None = None
     cover_image_url: str | None = None
     back_image_url: str | None = None
     reference_images: list[str] = Field(default_factory=list)

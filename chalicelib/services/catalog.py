@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from chalicelib.errors import Conflict, Forbidden, NotFound, StaleWrite
+from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.schemas.catalog import (
     BrandCollectionCreate,
     BrandCollectionPublic,
@@ -119,6 +119,3 @@ class CatalogService:
         )
         self.registry.create_collection(item)
         return item
-
-
-__all__ = ["CatalogService", "Forbidden", "brand_public", "collection_public"]

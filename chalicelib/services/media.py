@@ -113,10 +113,6 @@ class MediaPlan:
     copies: list[tuple[str, str]] = field(default_factory=list)
     new_items: list[MediaItem] = field(default_factory=list)
 
-    @property
-    def written_keys(self) -> list[str]:
-        return [key for key, _, _ in self.uploads] + [target for _, target in self.copies]
-
 
 class MediaResolver:
     """Turns image inputs into URLs and media records for one product write."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.config import get_settings
+from chalicelib.errors import Conflict, Forbidden, InvalidInput
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ProductGender, ProductShootingStatus
 from chalicelib.schemas.products import (
@@ -239,8 +240,6 @@ class ProductService:
             caller.require_member(target)
 
     def _check_image_counts(self, data: ProductCreate | ProductUpdate) -> None:
-        from chalicelib.config import get_settings
-
         settings = get_settings()
         for name, limit in (
             ("reference_images", settings.max_reference_images),
@@ -314,6 +313,3 @@ class ProductService:
         self.images.delete([m.key for m in plan.new_items if m.id not in kept])
         plan.new_items = []
         self.images.delete([product_image_key(item.id, m["id"], m["extension"]) for m in removed.values()])
-
-
-__all__ = ["NotFound", "ProductService", "to_public"]

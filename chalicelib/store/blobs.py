@@ -29,13 +29,6 @@ class ImageStore:
     def copy(self, source_key: str, target_key: str) -> None:
         _s3().copy_object(Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key})
 
-    def exists(self, key: str) -> bool:
-        try:
-            _s3().head_object(Bucket=self.bucket, Key=key)
-        except _s3().exceptions.ClientError:
-            return False
-        return True
-
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]

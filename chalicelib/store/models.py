@@ -291,7 +291,11 @@ class FacetItem(TableItem, discriminator="Facet"):
     first_at = UnicodeAttribute(null=True)
 
 
-class BrandItem(TableItem, discriminator="Brand"):
+class _RegisteredName(TableItem):
+    """A registered brand or collection: a named entity of one scope, keyed `<PREFIX>#<id>`."""
+
+    key_prefix = ""
+
     id = UnicodeAttribute()
     version = VersionAttribute()
     name = UnicodeAttribute()
@@ -305,27 +309,18 @@ class BrandItem(TableItem, discriminator="Brand"):
         return product_scope(self.owner_id, self.organization_id)
 
     def refresh_keys(self) -> None:
-        self.pk = f"BRAND#{self.id}"
-        self.sk = "BRAND"
+        self.pk = f"{self.key_prefix}#{self.id}"
+        self.sk = self.key_prefix
 
 
-class CollectionItem(TableItem, discriminator="Collection"):
-    id = UnicodeAttribute()
-    version = VersionAttribute()
-    name = UnicodeAttribute()
+class BrandItem(_RegisteredName, discriminator="Brand"):
+    key_prefix = "BRAND"
+
+
+class CollectionItem(_RegisteredName, discriminator="Collection"):
+    key_prefix = "COLLECTION"
+
     brand = UnicodeAttribute()
-    owner_id = UnicodeAttribute()
-    organization_id = UnicodeAttribute(null=True)
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
-
-    @property
-    def scope(self) -> str:
-        return product_scope(self.owner_id, self.organization_id)
-
-    def refresh_keys(self) -> None:
-        self.pk = f"COLLECTION#{self.id}"
-        self.sk = "COLLECTION"
 
 
 def _lower(value: Any) -> str | None:

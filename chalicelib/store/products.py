@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from chalicelib.errors import Conflict
 from chalicelib.store.facets import sweep_empty, write_product_counters
 from chalicelib.store.models import MediaItem, ProductItem, TableItem, bind_table, facet_index_key, product_scope
 from chalicelib.store.table import get_item, transaction
@@ -95,6 +94,3 @@ class MediaRepository:
 
     def get(self, media_id: str) -> MediaItem | None:
         return get_item(MediaItem, f"MEDIA#{media_id}", "MEDIA")
-
-
-__all__ = ["Conflict", "MediaRepository", "ProductRepository"]

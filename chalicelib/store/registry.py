@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pynamodb.transactions import TransactWrite
+
 from chalicelib.errors import Conflict, StaleWrite
 from chalicelib.store.facets import counter_actions, sweep_empty
 from chalicelib.store.models import (
@@ -16,30 +18,32 @@ from chalicelib.store.models import (
 from chalicelib.store.table import failed_conditions, get_item, transaction
 
 
-def _register(tx: object, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str) -> None:
+def _register(
+    tx: TransactWrite, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str
+) -> None:
     sk = facet_sk(facet, name, brand)
     guard = FacetItem(pk=facet_counter_pk(scope), sk=sk)
     register = [FacetItem.entity_id.set(entity_id), FacetItem.registered.add(1)]
-    tx.update(  # type: ignore[attr-defined]
+    tx.update(
         guard,
         counter_actions(0, facet, name, brand, now) + register,
         condition=FacetItem.entity_id.does_not_exist(),
     )
     shard = FacetItem(pk=facet_shard_pk(entity_id), sk=sk)
-    tx.update(shard, [*counter_actions(0, facet, name, brand, now), FacetItem.registered.add(1)])  # type: ignore[attr-defined]
+    tx.update(shard, [*counter_actions(0, facet, name, brand, now), FacetItem.registered.add(1)])
 
 
 def _unregister(
-    tx: object, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str
+    tx: TransactWrite, scope: str, entity_id: str, facet: str, name: str, brand: str | None, now: str
 ) -> list[tuple[str, str]]:
     """Drop a registration; returns the counters to sweep once the transaction commits."""
     sk = facet_sk(facet, name, brand)
-    tx.update(  # type: ignore[attr-defined]
+    tx.update(
         FacetItem(pk=facet_counter_pk(scope), sk=sk),
         [FacetItem.entity_id.remove(), FacetItem.registered.add(-1)],
         condition=FacetItem.entity_id == entity_id,
     )
-    tx.update(  # type: ignore[attr-defined]
+    tx.update(
         FacetItem(pk=facet_shard_pk(entity_id), sk=sk),
         [*counter_actions(0, None, None, None, now), FacetItem.registered.add(-1)],
     )

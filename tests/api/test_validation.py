@@ -323,3 +323,17 @@ def test_auth_is_checked_before_the_body(api: Api) -> None:
     _assert_401(r, "Not authenticated")
     r = api.call("GET", f"{PRODUCTS}not-a-uuid")
     _assert_401(r, "Not authenticated")
+
+
+def test_oversized_brand_metadata_is_422_not_a_failed_write(api: Api, token: str, product: dict[str, Any]) -> None:
+    # A product is one DynamoDB item (400 KB at most): an unbounded map must be refused up front.
+    metadata = {"blob": "x" * (70 * 1024)}
+    r = api.post(
+        "/api/v1/products/", {"name": "P", "cover_image": "https://e.com/a.jpg", "brand_metadata": metadata}, token
+    )
+    assert_422(r, "body", ["body", "brand_metadata"])
+    r = api.put(f"/api/v1/products/{product['id']}", {"brand_metadata": metadata}, token)
+    assert_422(r, "body", ["body", "brand_metadata"])
+    unchanged(api, token, product)
+    ok = api.put(f"/api/v1/products/{product['id']}", {"brand_metadata": {"season_code": "S26"}}, token)
+    assert ok.status == 200 and ok.json["brand_metadata"] == {"season_code": "S26"}
