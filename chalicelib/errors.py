@@ -41,11 +41,29 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
+    """A condition of a write failed. `failed_keys`: the (pk, sk) of the transaction's items
+    whose condition failed, so the caller can tell a stale version from a taken name."""
+
     status_code = 409
+
+    def __init__(self, detail: Any, failed_keys: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(detail)
+        self.failed_keys = failed_keys
 
 
 class StaleWrite(Conflict):
     """A version condition failed: someone wrote the record since it was read."""
+
+
+class Busy(DomainError):
+    """DynamoDB refused the write for now (a conflicting transaction, throttling) and the
+    retries ran out: a 503 the client may retry after `retry_after` seconds."""
+
+    status_code = 503
+
+    def __init__(self, detail: str = "The service is busy; retry shortly", retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError):

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from chalice.app import Response
 from pydantic import BaseModel
 
-from chalicelib.errors import DomainError, NotAuthenticated
+from chalicelib.errors import Busy, DomainError, NotAuthenticated
 
 logger = Logger(service="sartiq-products")
 
@@ -22,6 +22,8 @@ def error_response(error: DomainError) -> Response:
     headers = dict(JSON_HEADERS)
     if isinstance(error, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, Busy):
+        headers["Retry-After"] = str(error.retry_after)
     return Response(
         body=json.dumps({"detail": error.detail}, default=str), status_code=error.status_code, headers=headers
     )

@@ -39,11 +39,15 @@ def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
 BrandMetadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
 
 
+# Longer URLs are refused: a product holds up to 42 of them in one DynamoDB item (400 KB).
+MAX_URL_LENGTH = 2048
+
+
 class MediaInput(BaseModel):
     """An image given by reference: an existing media resource, or a URL."""
 
     media_resource_id: uuid.UUID | None = None
-    url: str | None = None
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     alt_text: str | None = Field(default=None, max_length=1000)
     caption: str | None = Field(default=None, max_length=3000)
     color_profile: str | None = Field(default=None, max_length=100)
@@ -137,50 +141,6 @@ class ProductUpdate(_ProductFields):
     enabled: bool | None = None
 
 
-# Fields of ProductPublic that are stored as written (the rest are derived).
-STORED_FIELDS = (
-    "sku",
-    "name",
-    "brand",
-    "master_item_code",
-    "product_type_id",
-    "gender",
-    "age_class",
-    "type",
-    "category",
-    "sleeve_type",
-    "neckline",
-    "closure_type",
-    "fit_type",
-    "length_type",
-    "pattern",
-    "materials",
-    "colour",
-    "season",
-    "year",
-    "style_code",
-    "in_store_date",
-    "theme",
-    "brand_collection",
-    "description",
-    "back_description",
-    "ecommerce_description",
-    "brand_metadata",
-    "cover_image_url",
-    "back_image_url",
-    "reference_images",
-    "cover_image_media",
-    "back_image_media",
-    "reference_images_media",
-    "data_image_urls",
-    "public",
-    "enabled",
-    "archived",
-    "demo",
-    "is_filler",
-)
-
-
 class ProductPublic(BaseModel):
     id: uuid.UUID
     created_at: datetime
@@ -215,7 +175,8 @@ class ProductPublic(BaseModel):
     description: str | None = None
     back_description: str | None = None
     ecommerce_description: str | None = None
-    brand_metadata: BrandMetadata | None = None
+    # An output model carries no input rules: what was stored is shown as stored.
+    brand_metadata: dict[str, Any] | None = None
     cover_image_url: str | None = None
     back_image_url: str | None = None
     reference_images: list[str] = Field(default_factory=list)
@@ -236,6 +197,30 @@ class ProductPublic(BaseModel):
     exports_completed: int | None = None
     exports_total: int | None = None
     shots: list[Any] = Field(default_factory=list)
+
+
+# ProductPublic's fields that the service derives rather than stores as written.
+DERIVED_FIELDS = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "owner_id",
+        "organization_id",
+        "product_family",
+        "product_type",
+        "placement",
+        "zone",
+        "shot_status",
+        "shot_status_shooting_look_id",
+        "integration_name",
+        "exports_completed",
+        "exports_total",
+        "shots",
+    }
+)
+# The fields of a product's stored document: ProductPublic's, less the derived ones.
+STORED_FIELDS = tuple(name for name in ProductPublic.model_fields if name not in DERIVED_FIELDS)
 
 
 class ProductsPublic(BaseModel):

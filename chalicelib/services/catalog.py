@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from chalicelib.errors import Conflict, NotFound, StaleWrite
+from chalicelib.errors import Busy, NotFound
 from chalicelib.schemas.catalog import (
     BrandCollectionCreate,
     BrandCollectionPublic,
@@ -17,8 +17,7 @@ from chalicelib.services.access import Caller
 from chalicelib.store.facets import FacetRow, read_facet
 from chalicelib.store.models import BrandItem, CollectionItem, product_scope
 from chalicelib.store.registry import RegistryRepository
-
-_RENAME_ATTEMPTS = 3
+from chalicelib.store.retry import with_retries
 
 
 def brand_public(item: BrandItem) -> BrandPublic:
@@ -68,7 +67,7 @@ class CatalogService:
             created_at=now,
             updated_at=now,
         )
-        self.registry.create_brand(item)
+        with_retries(lambda: self.registry.create_brand(item), retry_on=(Busy,))
         return item
 
     def _visible_brand(self, caller: Caller, brand_id: str) -> BrandItem:
@@ -89,19 +88,17 @@ class CatalogService:
         return self._visible_brand(caller, brand_id)
 
     def update_brand(self, caller: Caller, brand_id: str, data: BrandUpdate) -> BrandItem:
-        for _attempt in range(_RENAME_ATTEMPTS):
+        def attempt() -> BrandItem:
             item = self._visible_brand(caller, brand_id)
             old_name = item.name
             if old_name == data.name:
                 return item
             item.name = data.name
             item.updated_at = iso(utcnow())
-            try:
-                self.registry.rename_brand(item, old_name)
-            except StaleWrite:
-                continue
+            self.registry.rename_brand(item, old_name)
             return item
-        raise Conflict("The brand was changed by another request; retry")
+
+        return with_retries(attempt)
 
     def create_collection(
         self, caller: Caller, data: BrandCollectionCreate, organization_id: str | None
@@ -117,5 +114,5 @@ class CatalogService:
             created_at=now,
             updated_at=now,
         )
-        self.registry.create_collection(item)
+        with_retries(lambda: self.registry.create_collection(item), retry_on=(Busy,))
         return item

@@ -1,78 +1,29 @@
-"""GET /products/: filter, order and page the slim items of one scope.
+"""GET /products/: choose the cheapest read for the query, then filter, order and page.
 
-The store hands over every product of the scope (or of one facet value of it) as slim
-projected items; the rules here decide which match and in what order, and only the page is
-then fetched whole. Ordering is total (ties broken by id, nulls last both ways) so pages
-never overlap or skip.
+- No filter beyond `enabled` and an order an index keeps (the default attention order,
+  `sort_by=created_at|updated_at`): one Query of skip + limit index entries, then the page and
+  the partition's product counter in one BatchGetItem (`ProductRepository.page`).
+- Otherwise the slim projected items of the narrowest index are read (one facet value's, the
+  smallest by the facet counters when several are given, else the scope's `enabled`
+  partition), filtered, ordered and counted here, and only the page is fetched whole.
+
+Ordering is total (ties broken by id, nulls last both ways) so pages never overlap or skip,
+and the in-memory order is the same as the indexes' for the orders both serve.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.schemas.enums import ProductShootingStatus, ProductSortField, SortOrder
+from chalicelib.schemas.enums import ProductSortField, SortOrder
 from chalicelib.schemas.products import ProductListQuery, ProductPublic, ProductsPublic
 from chalicelib.services.access import Caller
 from chalicelib.services.products import to_public
-from chalicelib.store.models import ProductItem
-from chalicelib.store.products import ProductRepository
+from chalicelib.store.models import DEFAULT_SHOT_STATUS, ProductItem, attention_rank
+from chalicelib.store.products import PageOrder, ProductRepository
 
-# Default order: what needs attention first.
-BUCKET_RANK = {
-    ProductShootingStatus.TO_REVIEW.value: 0,
-    ProductShootingStatus.IN_PROGRESS.value: 1,
-    ProductShootingStatus.NOT_STARTED.value: 2,
-    ProductShootingStatus.APPROVED.value: 3,
-}
-
-
-@dataclass(frozen=True)
-class Slim:
-    """The listing's view of a product: lower-cased strings, flags, sort keys."""
-
-    id: str
-    name: str
-    sku: str | None
-    brand: str | None
-    collection: str | None
-    season: str | None
-    year: int | None
-    gender: str
-    product_type: str | None
-    archived: bool
-    enabled: bool
-    demo: bool
-    is_filler: bool
-    public: bool
-    shot_status: str
-    shooting_ids: tuple[str, ...]
-    created_at: str
-    updated_at: str
-
-    @classmethod
-    def from_item(cls, item: ProductItem) -> Slim:
-        return cls(
-            id=item.id,
-            name=item.name_lc,
-            sku=item.sku_lc,
-            brand=item.brand_lc,
-            collection=item.collection_lc,
-            season=item.season_lc,
-            year=int(item.year) if item.year is not None else None,
-            gender=item.gender,
-            product_type=item.type_lc,
-            archived=bool(item.archived),
-            enabled=bool(item.enabled),
-            demo=bool(item.demo),
-            is_filler=bool(item.is_filler),
-            public=bool(item.public),
-            shot_status=item.shot_status or ProductShootingStatus.NOT_STARTED.value,
-            shooting_ids=tuple(item.shooting_ids or ()),
-            created_at=item.created_at,
-            updated_at=item.updated_at,
-        )
+Facet = tuple[str, str | int]
 
 
 def _norm(value: str | None) -> str | None:
@@ -82,81 +33,127 @@ def _norm(value: str | None) -> str | None:
     return text or None
 
 
-def _equals(attr: str, wanted: object) -> Callable[[Slim], bool]:
-    return lambda s: bool(getattr(s, attr) == wanted)
+def _year(item: ProductItem) -> int | None:
+    return int(item.year) if item.year is not None else None
 
 
-def build_predicate(q: ProductListQuery) -> Callable[[Slim], bool]:
-    checks: list[Callable[[Slim], bool]] = []
-    for flag, attr in (
+def _shot_status(item: ProductItem) -> str:
+    return item.shot_status or DEFAULT_SHOT_STATUS
+
+
+def _flag(attr: str, wanted: bool) -> Callable[[ProductItem], bool]:
+    return lambda p: bool(getattr(p, attr)) == wanted
+
+
+def _text(attr: str, wanted: str) -> Callable[[ProductItem], bool]:
+    return lambda p: getattr(p, attr) == wanted
+
+
+def _collections(q: ProductListQuery) -> set[str]:
+    return {c for c in (_norm(v) for v in q.brand_collection or []) if c}
+
+
+def build_predicate(q: ProductListQuery) -> Callable[[ProductItem], bool]:
+    """The query's filters over slim items (lower-cased strings, flags)."""
+    checks: list[Callable[[ProductItem], bool]] = []
+    for param, attr in (
         ("archived", "archived"),
         ("demo", "demo"),
         ("enabled", "enabled"),
         ("is_filler", "is_filler"),
         ("is_public", "public"),
     ):
-        wanted = getattr(q, flag)
+        wanted = getattr(q, param)
         if wanted is not None:
-            checks.append(_equals(attr, wanted))
-    for param, attr in (("brand", "brand"), ("season", "season"), ("product_type", "product_type")):
+            checks.append(_flag(attr, wanted))
+    for param, attr in (("brand", "brand_lc"), ("season", "season_lc"), ("product_type", "type_lc")):
         wanted_text = _norm(getattr(q, param))
         if wanted_text is not None:
-            checks.append(_equals(attr, wanted_text))
-    collections = {c for c in (_norm(v) for v in q.brand_collection or []) if c}
+            checks.append(_text(attr, wanted_text))
+    collections = _collections(q)
     if collections:
-        checks.append(lambda s: s.collection in collections)
+        checks.append(lambda p: p.collection_lc in collections)
     if q.year is not None:
-        checks.append(lambda s: s.year == q.year)
+        checks.append(lambda p: _year(p) == q.year)
     if q.gender is not None:
         gender = q.gender.value
-        checks.append(lambda s: s.gender == gender)
+        checks.append(lambda p: p.gender == gender)
     if q.shot_statuses:
         statuses = {s.value for s in q.shot_statuses}
-        checks.append(lambda s: s.shot_status in statuses)
+        checks.append(lambda p: _shot_status(p) in statuses)
     if q.shooting_id is not None:
         shooting = str(q.shooting_id)
-        checks.append(lambda s: shooting in s.shooting_ids)
+        checks.append(lambda p: shooting in (p.shooting_ids or ()))
     needle = (q.search or "").lower()
     if needle:
-        checks.append(lambda s: needle in s.name or (s.sku is not None and needle in s.sku))
-    return lambda s: all(check(s) for check in checks)
+        checks.append(lambda p: needle in p.name_lc or (p.sku_lc is not None and needle in p.sku_lc))
+    return lambda p: all(check(p) for check in checks)
 
 
-_SORT_KEYS: dict[ProductSortField, Callable[[Slim], Any]] = {
-    ProductSortField.NAME: lambda s: s.name,
-    ProductSortField.SEASON: lambda s: s.season,
-    ProductSortField.YEAR: lambda s: s.year,
-    ProductSortField.GENDER: lambda s: s.gender,
-    ProductSortField.PRODUCT_TYPE: lambda s: s.product_type,
-    ProductSortField.SHOT_STATUS: lambda s: BUCKET_RANK.get(s.shot_status, len(BUCKET_RANK)),
-    ProductSortField.CREATED_AT: lambda s: s.created_at,
-    ProductSortField.UPDATED_AT: lambda s: s.updated_at,
+def filters_beyond_enabled(q: ProductListQuery) -> bool:
+    """Whether the query filters on anything but `enabled` (what the page indexes partition on)."""
+    flags = (q.archived, q.demo, q.is_filler, q.is_public, q.gender, q.year, q.shooting_id)
+    texts = (q.brand, q.season, q.product_type)
+    return (
+        any(f is not None for f in flags)
+        or any(_norm(t) for t in texts)
+        or bool(_collections(q))
+        or bool(q.shot_statuses)
+        or bool(q.search)
+    )
+
+
+def page_order(q: ProductListQuery) -> tuple[PageOrder, bool] | None:
+    """The index order (and direction) that answers the query as it stands, if any."""
+    if q.enabled is None or filters_beyond_enabled(q):
+        return None
+    ascending = q.sort_order == SortOrder.ASC
+    if q.sort_by is None:
+        # Bucket rank ascending, newest change first: the attention key read backwards.
+        return ("attention", False)
+    if q.sort_by == ProductSortField.CREATED_AT:
+        return ("created", ascending)
+    if q.sort_by == ProductSortField.UPDATED_AT:
+        return ("updated", ascending)
+    return None
+
+
+_SORT_KEYS: dict[ProductSortField, Callable[[ProductItem], Any]] = {
+    ProductSortField.NAME: lambda p: p.name_lc,
+    ProductSortField.SEASON: lambda p: p.season_lc,
+    ProductSortField.YEAR: _year,
+    ProductSortField.GENDER: lambda p: p.gender,
+    ProductSortField.PRODUCT_TYPE: lambda p: p.type_lc,
+    ProductSortField.SHOT_STATUS: lambda p: attention_rank(p.shot_status),
+    ProductSortField.CREATED_AT: lambda p: p.created_at,
+    ProductSortField.UPDATED_AT: lambda p: p.updated_at,
 }
 
 
-def order(items: Sequence[Slim], sort_by: ProductSortField | None, sort_order: SortOrder) -> list[Slim]:
+def order(items: Sequence[ProductItem], sort_by: ProductSortField | None, sort_order: SortOrder) -> list[ProductItem]:
     if sort_by is None:
-        # Bucket by shot status, newest change first inside a bucket.
-        by_update = sorted(items, key=lambda s: (s.updated_at, s.id), reverse=True)
-        return sorted(by_update, key=lambda s: BUCKET_RANK.get(s.shot_status, len(BUCKET_RANK)))
+        # Bucket by shot status, newest change first inside a bucket (the attention index's order).
+        by_update = sorted(items, key=lambda p: (p.updated_at, p.id), reverse=True)
+        return sorted(by_update, key=lambda p: attention_rank(p.shot_status))
     key = _SORT_KEYS[sort_by]
     descending = sort_order == SortOrder.DESC
-    present = [s for s in items if key(s) is not None]
-    missing = [s for s in items if key(s) is None]
-    present.sort(key=lambda s: (key(s), s.id), reverse=descending)
-    missing.sort(key=lambda s: s.id, reverse=descending)
+    present = [p for p in items if key(p) is not None]
+    missing = [p for p in items if key(p) is None]
+    present.sort(key=lambda p: (key(p), p.id), reverse=descending)
+    missing.sort(key=lambda p: p.id, reverse=descending)
     return present + missing
 
 
-def choose_facet(q: ProductListQuery) -> tuple[str, str | int] | None:
-    """The facet index that serves a filtered listing: any of them narrows the read."""
-    if _norm(q.brand):
-        return ("brand", _norm(q.brand) or "")
-    if _norm(q.season):
-        return ("season", _norm(q.season) or "")
+def facet_filters(q: ProductListQuery) -> list[Facet]:
+    """The query's filters that have an index of their own."""
+    facets: list[Facet] = []
+    for name in ("brand", "season"):
+        value = _norm(getattr(q, name))
+        if value is not None:
+            facets.append((name, value))
     if q.year is not None:
-        return ("year", q.year)
-    return None
+        facets.append(("year", q.year))
+    return facets
 
 
 class ProductListing:
@@ -167,9 +164,24 @@ class ProductListing:
         org_id = str(q.organization_id) if q.organization_id else None
         if org_id:
             caller.require_member(org_id)
-        slim_items = self.products.slim_in_scope(caller.id, org_id, choose_facet(q))
-        matches = list(filter(build_predicate(q), map(Slim.from_item, slim_items)))
-        page = order(matches, q.sort_by, q.sort_order)[q.skip : q.skip + q.limit]
-        full = self.products.batch_get([s.id for s in page])
-        data: list[ProductPublic] = [to_public(full[s.id]) for s in page if s.id in full]
+        indexed = page_order(q)
+        if indexed is not None:
+            assert q.enabled is not None
+            index_order, ascending = indexed
+            page = self.products.page(caller.id, org_id, q.enabled, index_order, ascending, q.skip, q.limit)
+            return ProductsPublic(data=[to_public(p) for p in page.products], count=page.count)
+
+        facets = facet_filters(q)
+        facet: Facet | None = facets[0] if facets else None
+        if len(facets) > 1:
+            # Read the smallest of the facet indexes; a value no product has matches nothing.
+            sizes = self.products.facet_sizes(caller.id, org_id, facets)
+            if min(sizes) == 0:
+                return ProductsPublic(data=[], count=0)
+            facet = facets[sizes.index(min(sizes))]
+        slim_items = self.products.slim_in_scope(caller.id, org_id, q.enabled, facet)
+        matches = list(filter(build_predicate(q), slim_items))
+        page_items = order(matches, q.sort_by, q.sort_order)[q.skip : q.skip + q.limit]
+        full = self.products.batch_get([p.id for p in page_items])
+        data: list[ProductPublic] = [to_public(full[p.id]) for p in page_items if p.id in full]
         return ProductsPublic(data=data, count=len(matches))

@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.schemas.common import iso, utcnow
-from chalicelib.schemas.products import MediaInput, MediaResourcePublic
+from chalicelib.schemas.products import MAX_URL_LENGTH, MediaInput, MediaResourcePublic
 from chalicelib.store.blobs import product_image_key
 from chalicelib.store.models import MediaItem
 
@@ -136,7 +136,11 @@ class MediaResolver:
 
     def _from_url(self, url: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
         if not url.startswith(("http://", "https://")):
-            raise InvalidInput.single(loc, "URL must start with http:// or https://", url)
+            raise InvalidInput.single(loc, "URL must start with http:// or https://", url[:100])
+        if len(url) > MAX_URL_LENGTH:
+            raise InvalidInput.single(
+                loc, f"URL should have at most {MAX_URL_LENGTH} characters", url[:100], "string_too_long"
+            )
         key = get_settings().media_key_from_url(url)
         match = _MEDIA_KEY.match(key) if key else None
         if match is None:

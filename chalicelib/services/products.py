@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.errors import Conflict, Forbidden, InvalidInput
+from chalicelib.errors import Busy, Forbidden, InvalidInput, NotFound
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ProductGender, ProductShootingStatus
 from chalicelib.schemas.products import (
@@ -19,10 +19,21 @@ from chalicelib.schemas.products import (
 from chalicelib.services.access import Caller
 from chalicelib.services.media import MediaPlan, MediaResolver
 from chalicelib.store.blobs import ImageStore, product_image_key
+from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge
 from chalicelib.store.models import MediaItem, ProductItem
-from chalicelib.store.products import MediaRepository, ProductRepository
+from chalicelib.store.products import MAX_NEW_MEDIA, MediaRepository, ProductRepository
+from chalicelib.store.retry import with_retries
 
-_UPDATE_ATTEMPTS = 4
+# The request field a stored document field comes from (for errors that name a field).
+_INPUT_FIELD = {
+    "cover_image_url": "cover_image",
+    "cover_image_media": "cover_image",
+    "back_image_url": "back_image",
+    "back_image_media": "back_image",
+    "reference_images_media": "reference_images",
+    "data_image_urls": "data_images",
+    "data_images_media": "data_images",
+}
 # Fields copied from the request as they are (images, flags and ownership are handled apart).
 _PLAIN_FIELDS = tuple(
     f
@@ -145,7 +156,14 @@ class ProductService:
             is_filler_explicit=data.is_filler is not None,
             shot_status=ProductShootingStatus.NOT_STARTED.value,
         )
-        self._commit(item, plan, removed={})
+        self._store_objects(plan)
+        try:
+            # The product is built once: a retry sends the same records again.
+            with_retries(lambda: self._save(item, plan, {}), retry_on=(Busy,))
+        except Exception:
+            self.images.delete([m.key for m in plan.new_items])
+            raise
+        self._after_save(item, plan, {})
         return item
 
     # -- update ------------------------------------------------------------------------
@@ -157,17 +175,20 @@ class ProductService:
                 raise InvalidInput.single(["body", name], "Field cannot be null", None, "not_nullable")
         self._check_image_counts(data)
         image_fields = {"cover_image", "back_image", "reference_images", "data_images"} & sent
-
-        plan: MediaPlan | None = None
+        plans: list[MediaPlan] = []
         resolved: dict[str, Any] = {}
-        for _attempt in range(_UPDATE_ATTEMPTS):
+
+        def attempt() -> tuple[ProductItem, dict[str, dict[str, Any]]]:
+            # Every attempt re-reads: a retry applies the request to what is stored now.
             item = caller.check_product(self.products.get(product_id), organization_id, write=True)
             if "organization_id" in sent:
                 self._check_transfer(caller, item, str(data.organization_id) if data.organization_id else None)
-            if plan is None:
-                # Images are decoded and planned once; a retry re-applies the same plan.
+            if not plans:
+                # Images are decoded, checked and stored once; a retry reuses them.
                 plan = MediaPlan(product_id=product_id, owner_id=item.owner_id)
-                resolved = self._resolve_images(caller, plan, {f: getattr(data, f) for f in image_fields})
+                plans.append(plan)
+                resolved.update(self._resolve_images(caller, plan, {f: getattr(data, f) for f in image_fields}))
+                self._store_objects(plan)
             old_doc = dict(item.doc)
             doc = dict(old_doc)
             doc.update(data.model_dump(mode="json", include=set(_PLAIN_FIELDS) & sent))
@@ -192,40 +213,51 @@ class ProductService:
             item.media_ids = sorted(media_ids_of(doc))
             item.updated_at = iso(utcnow())
             removed = {m: old for m, old in media_of(old_doc).items() if m not in media_ids_of(doc)}
-            try:
-                self._commit(item, plan, removed, keep_uploads_on_conflict=True)
-            except Conflict:
-                continue
-            return item
-        assert plan is not None
-        self.images.delete([m.key for m in plan.new_items])
-        raise Conflict("The product was changed by another request; retry")
+            self._save(item, plans[0], removed)
+            return item, removed
+
+        try:
+            item, removed = with_retries(attempt)
+        except Exception:
+            for plan in plans:
+                self.images.delete([m.key for m in plan.new_items])
+            raise
+        self._after_save(item, plans[0], removed)
+        return item
 
     def set_archived(self, caller: Caller, product_id: str, archived: bool, organization_id: str | None) -> ProductItem:
-        for _attempt in range(_UPDATE_ATTEMPTS):
+        def attempt() -> ProductItem:
             item = caller.check_product(self.products.get(product_id), organization_id, write=True)
             item.doc = {**item.doc, "archived": archived}
             item.updated_at = iso(utcnow())
-            try:
-                self.products.save(item)
-            except Conflict:
-                continue
+            self.products.save(item)
             return item
-        raise Conflict("The product was changed by another request; retry")
+
+        return with_retries(attempt)
+
+    def set_shot_status(self, product_id: str, shot_status: ProductShootingStatus) -> ProductItem:
+        """The shootings side's write of a product's status (no caller: a system action)."""
+
+        def attempt() -> ProductItem:
+            item = self.products.get(product_id)
+            if item is None:
+                raise NotFound("Product not found")
+            self.products.set_shot_status(item, shot_status.value)
+            return item
+
+        return with_retries(attempt)
 
     # -- delete ------------------------------------------------------------------------
 
     def delete(self, caller: Caller, product_id: str, organization_id: str | None) -> None:
-        for _attempt in range(_UPDATE_ATTEMPTS):
-            # Re-read on a conflict: the delete must count down the values stored now.
+        def attempt() -> ProductItem:
+            # Re-read on a retry: the delete must count down the values stored now.
             item = caller.check_product(self.products.get(product_id), organization_id, write=True)
-            try:
-                self.products.delete(item)
-            except Conflict:
-                continue
-            self.images.delete_prefix(f"products/{item.id}/")
-            return
-        raise Conflict("The product was changed by another request; retry")
+            self.products.delete(item)
+            return item
+
+        item = with_retries(attempt)
+        self.images.delete_prefix(f"products/{item.id}/")
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -284,31 +316,39 @@ class ProductService:
             doc["data_image_urls"] = [r.url for r in data]
             doc["data_images_media"] = [r.media for r in data if r.media] or None
 
-    def _commit(
-        self,
-        item: ProductItem,
-        plan: MediaPlan,
-        removed: dict[str, dict[str, Any]],
-        keep_uploads_on_conflict: bool = False,
-    ) -> None:
-        """Objects first, then the records in one transaction; undo the objects on failure."""
+    def _store_objects(self, plan: MediaPlan) -> None:
+        """Objects go first: the records that name them are written after, in one transaction."""
         for key, data, content_type in plan.uploads:
             self.images.put(key, data, content_type)
         for source, target in plan.copies:
             self.images.copy(source, target)
         plan.uploads.clear()
         plan.copies.clear()
+
+    def _save(self, item: ProductItem, plan: MediaPlan, removed: dict[str, dict[str, Any]]) -> None:
         kept = set(item.media_ids)
         new_items = [m for m in plan.new_items if m.id in kept]
+        if len(new_items) > MAX_NEW_MEDIA:
+            raise InvalidInput.single(
+                ["body", "reference_images"],
+                f"At most {MAX_NEW_MEDIA} new images in one request",
+                len(new_items),
+                "too_long",
+            )
         try:
             self.products.save(item, new_media=new_items, removed_media_ids=sorted(removed))
-        except Conflict:
-            if not keep_uploads_on_conflict:
-                self.images.delete([m.key for m in plan.new_items])
-            raise
-        except Exception:
-            self.images.delete([m.key for m in plan.new_items])
-            raise
+        except ItemTooLarge as exc:
+            field = _INPUT_FIELD.get(exc.field or "", exc.field or "")
+            raise InvalidInput.single(
+                ["body", field] if field else ["body"],
+                f"The product would take {exc.size} bytes as stored, over the {MAX_ITEM_BYTES}-byte limit;"
+                f" {field or 'its largest field'} takes {exc.field_size}",
+                None,
+                "too_large",
+            ) from exc
+
+    def _after_save(self, item: ProductItem, plan: MediaPlan, removed: dict[str, dict[str, Any]]) -> None:
+        kept = set(item.media_ids)
         # Objects planned but no longer referenced (replaced within the same request).
         self.images.delete([m.key for m in plan.new_items if m.id not in kept])
         plan.new_items = []

@@ -16,6 +16,7 @@ from chalicelib.store.models import (
     facet_counter_pk,
     facet_prefix,
     facet_shard_pk,
+    list_counter_sk,
     stored_facet_sks,
 )
 
@@ -41,35 +42,78 @@ def counter_actions(delta: int, facet: str | None, display: str | None, brand: s
 
 
 CounterKey = tuple[str, str]
+# What a new counter shows: (facet, display value, brand display); all None for list counters.
+CounterLabel = tuple[str | None, str | None, str | None]
 
 
-def write_product_counters(
-    tx: TransactWrite, before: ProductItem | None, after: ProductItem | None, now: str
-) -> list[CounterKey]:
-    """Move the product's counts from its stored state (`before`) to its new one (`after`).
+@dataclass
+class CounterPlan:
+    """The counter updates of one product write: -1 for the values it leaves, +1 for those it
+    takes (a value it keeps is not touched, so an unchanged product writes no counter)."""
 
-    `before` must carry the attributes as read (refresh_keys not yet applied); `after` a doc.
-    Returns the decremented counters: pass them to `sweep_empty` once the transaction commits.
-    """
-    old: set[tuple[str, str]] = set()
-    new: dict[tuple[str, str], tuple[str, str, str | None]] = {}
-    if before is not None:
-        shard = facet_shard_pk(before.id)
-        for sk in stored_facet_sks(before):
-            old.add((facet_counter_pk(str(before.scope_pk)), sk))
-            old.add((shard, sk))
-    if after is not None:
-        shard = facet_shard_pk(after.id)
-        for sk, value in doc_facet_values(after.doc).items():
-            new[(facet_counter_pk(after.scope), sk)] = value
-            new[(shard, sk)] = value
-    decremented = sorted(old - set(new))
-    for pk, sk in decremented:
+    decrements: list[CounterKey]
+    increments: list[tuple[CounterKey, CounterLabel]]
+
+    def __len__(self) -> int:
+        return len(self.decrements) + len(self.increments)
+
+
+# At most: four facets in the scope and in a shard, left and taken, plus the list counters.
+MAX_COUNTER_UPDATES = 4 * 2 * 2 + 2
+
+
+def _stored_counters(product: ProductItem) -> set[CounterKey]:
+    """The counters a product item counts in, from its stored attributes (as read)."""
+    scope_pk = facet_counter_pk(str(product.scope_pk))
+    shard = facet_shard_pk(product.id)
+    keys = {(scope_pk, list_counter_sk(bool(product.enabled)))}
+    for sk in stored_facet_sks(product):
+        keys |= {(scope_pk, sk), (shard, sk)}
+    return keys
+
+
+def _new_counters(product: ProductItem) -> dict[CounterKey, CounterLabel]:
+    scope_pk = facet_counter_pk(product.scope)
+    shard = facet_shard_pk(product.id)
+    keys: dict[CounterKey, CounterLabel] = {
+        (scope_pk, list_counter_sk(bool(product.doc["enabled"]))): (None, None, None)
+    }
+    for sk, value in doc_facet_values(product.doc).items():
+        keys[(scope_pk, sk)] = value
+        keys[(shard, sk)] = value
+    return keys
+
+
+def plan_product_counters(before: ProductItem | None, after: ProductItem | None) -> CounterPlan:
+    """Move the product's counts from its stored state (`before`, as read: refresh_keys not yet
+    applied) to its new one (`after`, from its doc)."""
+    old = _stored_counters(before) if before is not None else set()
+    new = _new_counters(after) if after is not None else {}
+    return CounterPlan(
+        decrements=sorted(old - set(new)),
+        increments=[(key, label) for key, label in sorted(new.items()) if key not in old],
+    )
+
+
+def apply_counters(tx: TransactWrite, plan: CounterPlan, now: str) -> list[CounterKey]:
+    """Add the plan's updates to the transaction; returns the decremented counters: pass them to
+    `sweep_empty` once the transaction commits."""
+    for pk, sk in plan.decrements:
         tx.update(FacetItem(pk=pk, sk=sk), counter_actions(-1, None, None, None, now))
-    for (pk, sk), (facet, display, brand) in sorted(new.items()):
-        if (pk, sk) not in old:
-            tx.update(FacetItem(pk=pk, sk=sk), counter_actions(1, facet, display, brand, now))
-    return decremented
+    for (pk, sk), (facet, display, brand) in plan.increments:
+        tx.update(FacetItem(pk=pk, sk=sk), counter_actions(1, facet, display, brand, now))
+    return plan.decrements
+
+
+def read_counts(keys: list[CounterKey]) -> dict[CounterKey, int]:
+    """Product counts of the given counters (absent: 0), in one BatchGetItem."""
+    counts = dict.fromkeys(keys, 0)
+    if not keys:
+        return counts
+    for item in FacetItem.batch_get(keys):
+        if isinstance(item, FacetItem):
+            counts[(item.pk, item.sk)] = int(item.product_count or 0)
+    return counts
 
 
 def sweep_empty(keys: list[CounterKey]) -> None:

@@ -8,10 +8,11 @@ call before every write, so a key can never drift from the data it indexes.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     JSONAttribute,
@@ -26,38 +27,58 @@ from pynamodb.models import Model
 
 from chalicelib.config import get_settings
 
-# The attributes product listings filter and sort on. The scope and facet indexes project
-# exactly these, so a listing reads slim items and fetches whole products only for its page.
-SLIM_ATTRIBUTES = [
-    "kind",
-    "id",
-    "name_lc",
-    "sku_lc",
-    "brand_lc",
-    "collection_lc",
-    "season_lc",
-    "year",
-    "gender",
-    "type_lc",
-    "archived",
-    "enabled",
-    "demo",
-    "is_filler",
-    "public",
-    "shot_status",
-    "shooting_ids",
-    "created_at",
-    "updated_at",
-]
+# The attributes product listings filter and sort on: "kind" plus every ProductItem attribute
+# declared with `slim(...)` (filled in below the class, so this list has one source). The scope
+# and facet indexes project exactly these, so a listing that must filter in memory reads slim
+# items and fetches whole products only for its page.
+SLIM_ATTRIBUTES: list[str] = ["kind"]
+_SLIM: list[Attribute[Any]] = []
+
+A = TypeVar("A", bound=Attribute[Any])
+
+
+def slim(attribute: A) -> A:
+    """Mark a product attribute as projected into the listing indexes."""
+    _SLIM.append(attribute)
+    return attribute
+
+
+# The page indexes (`updated`, `attention`) only order ids: the page is fetched whole anyway.
+_PAGE_ONLY = ["kind", "id"]
 
 
 class ScopeIndex(GlobalSecondaryIndex[Any]):
+    """A scope's enabled (or disabled) products by creation: `sort_by=created_at` pages, and
+    every slim item of the scope for the filters no index serves."""
+
     class Meta:
         index_name = "scope"
         projection = IncludeProjection(SLIM_ATTRIBUTES)
 
-    scope_pk = UnicodeAttribute(hash_key=True)
+    list_pk = UnicodeAttribute(hash_key=True)
     created_sk = UnicodeAttribute(range_key=True)
+
+
+class UpdatedIndex(GlobalSecondaryIndex[Any]):
+    """`sort_by=updated_at` pages."""
+
+    class Meta:
+        index_name = "updated"
+        projection = IncludeProjection(_PAGE_ONLY)
+
+    list_pk = UnicodeAttribute(hash_key=True)
+    updated_sk = UnicodeAttribute(range_key=True)
+
+
+class AttentionIndex(GlobalSecondaryIndex[Any]):
+    """The default order (shot-status bucket, then newest change) as a sort key: read backwards."""
+
+    class Meta:
+        index_name = "attention"
+        projection = IncludeProjection(_PAGE_ONLY)
+
+    list_pk = UnicodeAttribute(hash_key=True)
+    attention_sk = UnicodeAttribute(range_key=True)
 
 
 class BrandIndex(GlobalSecondaryIndex[Any]):
@@ -108,8 +129,10 @@ class TableItem(Model):
     kind = DiscriminatorAttribute()
     expires_at_ttl = TTLAttribute(null=True)
 
-    scope_pk = UnicodeAttribute(null=True)
+    list_pk = UnicodeAttribute(null=True)
     created_sk = UnicodeAttribute(null=True)
+    updated_sk = UnicodeAttribute(null=True)
+    attention_sk = UnicodeAttribute(null=True)
     brand_pk = UnicodeAttribute(null=True)
     season_pk = UnicodeAttribute(null=True)
     year_pk = UnicodeAttribute(null=True)
@@ -117,6 +140,8 @@ class TableItem(Model):
     sk_org = UnicodeAttribute(null=True)
 
     scope_index = ScopeIndex()
+    updated_index = UpdatedIndex()
+    attention_index = AttentionIndex()
     brand_index = BrandIndex()
     season_index = SeasonIndex()
     year_index = YearIndex()
@@ -143,6 +168,26 @@ def org_scope(org_id: str) -> str:
 
 def product_scope(owner_id: str, organization_id: str | None) -> str:
     return org_scope(organization_id) if organization_id else user_scope(owner_id)
+
+
+def list_partition(scope: str, enabled: bool) -> str:
+    """`enabled` is in the listing partition: `enabled=true` is the listing's default filter."""
+    return f"{scope}#{'ENABLED' if enabled else 'DISABLED'}"
+
+
+# The default listing order: what needs attention first (values of ProductShootingStatus).
+ATTENTION_ORDER = ("TO_REVIEW", "IN_PROGRESS", "NOT_STARTED", "APPROVED")
+DEFAULT_SHOT_STATUS = "NOT_STARTED"
+
+
+def attention_rank(shot_status: str | None) -> int:
+    status = shot_status or DEFAULT_SHOT_STATUS
+    return ATTENTION_ORDER.index(status) if status in ATTENTION_ORDER else len(ATTENTION_ORDER)
+
+
+def attention_key(shot_status: str | None, updated_at: str, product_id: str) -> str:
+    """Read in descending order, this is bucket rank ascending, then updated_at and id descending."""
+    return f"{len(ATTENTION_ORDER) - attention_rank(shot_status)}#{updated_at}#{product_id}"
 
 
 class UserItem(TableItem, discriminator="User"):
@@ -211,12 +256,12 @@ class MediaItem(TableItem, discriminator="Media"):
 
 
 class ProductItem(TableItem, discriminator="Product"):
-    id = UnicodeAttribute()
+    id = slim(UnicodeAttribute())
     version = VersionAttribute()
     owner_id = UnicodeAttribute()
     organization_id = UnicodeAttribute(null=True)
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
+    created_at = slim(UnicodeAttribute())
+    updated_at = slim(UnicodeAttribute())
 
     # The whole product as its public fields (less the derived ones), kept as one JSON
     # document: one attribute to read and write, and the schema owns its shape.
@@ -226,23 +271,27 @@ class ProductItem(TableItem, discriminator="Product"):
     caption_status = UnicodeAttribute(null=True)
     caption_task_id = UnicodeAttribute(null=True)
     caption_retry_count = NumberAttribute(default=0)
+    # The scope as stored: a write moves the counters from it (see store.facets).
+    scope_pk = UnicodeAttribute(null=True)
 
-    # The slim, projected copies used by listings (see SLIM_ATTRIBUTES).
-    name_lc = UnicodeAttribute()
-    sku_lc = UnicodeAttribute(null=True)
-    brand_lc = UnicodeAttribute(null=True)
-    collection_lc = UnicodeAttribute(null=True)
-    season_lc = UnicodeAttribute(null=True)
-    year = NumberAttribute(null=True)
-    gender = UnicodeAttribute()
-    type_lc = UnicodeAttribute(null=True)
-    archived = BooleanAttribute(default=False)
-    enabled = BooleanAttribute(default=True)
-    demo = BooleanAttribute(default=False)
-    is_filler = BooleanAttribute(default=False)
-    public = BooleanAttribute(default=False)
-    shot_status = UnicodeAttribute(null=True)
-    shooting_ids: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    # The slim, projected copies used by listings (SLIM_ATTRIBUTES), derived from `doc`.
+    name_lc = slim(UnicodeAttribute())
+    sku_lc = slim(UnicodeAttribute(null=True))
+    brand_lc = slim(UnicodeAttribute(null=True))
+    collection_lc = slim(UnicodeAttribute(null=True))
+    season_lc = slim(UnicodeAttribute(null=True))
+    year = slim(NumberAttribute(null=True))
+    gender = slim(UnicodeAttribute())
+    type_lc = slim(UnicodeAttribute(null=True))
+    archived = slim(BooleanAttribute(default=False))
+    enabled = slim(BooleanAttribute(default=True))
+    demo = slim(BooleanAttribute(default=False))
+    is_filler = slim(BooleanAttribute(default=False))
+    public = slim(BooleanAttribute(default=False))
+    # Written by the shootings side too: always through a write that calls refresh_keys(),
+    # so the attention index follows it.
+    shot_status = slim(UnicodeAttribute(null=True))
+    shooting_ids: ListAttribute[str] = slim(ListAttribute(of=UnicodeAttribute, null=True))  # type: ignore[arg-type]
 
     @property
     def scope(self) -> str:
@@ -252,7 +301,6 @@ class ProductItem(TableItem, discriminator="Product"):
         doc = self.doc
         self.pk = f"PRODUCT#{self.id}"
         self.sk = "PRODUCT"
-        self.created_sk = f"{self.created_at}#{self.id}"
         self.name_lc = str(doc["name"]).lower()
         self.sku_lc = _lower(doc.get("sku"))
         self.brand_lc = _lower(doc.get("brand"))
@@ -268,10 +316,17 @@ class ProductItem(TableItem, discriminator="Product"):
         self.public = bool(doc["public"])
         scope = self.scope
         self.scope_pk = scope
+        self.list_pk = list_partition(scope, self.enabled)
+        self.created_sk = f"{self.created_at}#{self.id}"
+        self.updated_sk = f"{self.updated_at}#{self.id}"
+        self.attention_sk = attention_key(self.shot_status, self.updated_at, self.id)
         # Sparse facet indexes: a product without the value is simply absent from them.
         self.brand_pk = facet_index_key(scope, "brand", self.brand_lc) if self.brand_lc else None
         self.season_pk = facet_index_key(scope, "season", self.season_lc) if self.season_lc else None
         self.year_pk = facet_index_key(scope, "year", int(self.year)) if self.year is not None else None
+
+
+SLIM_ATTRIBUTES.extend(attribute.attr_name for attribute in _SLIM)
 
 
 class FacetItem(TableItem, discriminator="Facet"):
@@ -358,6 +413,11 @@ ALL_SCOPES_SHARDS = 10
 
 def facet_counter_pk(scope: str) -> str:
     return f"FACETS#{scope}"
+
+
+def list_counter_sk(enabled: bool) -> str:
+    """The product count of a listing partition (see `list_partition`), beside the facets."""
+    return f"PRODUCTS#{'ENABLED' if enabled else 'DISABLED'}"
 
 
 def facet_all_pks() -> list[str]:

@@ -1,15 +1,50 @@
-"""Products: writes in transactions with a version condition, listings from slim indexes."""
+"""Products: writes in transactions with a version condition, listings from the indexes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from chalicelib.store.facets import sweep_empty, write_product_counters
-from chalicelib.store.models import MediaItem, ProductItem, TableItem, bind_table, facet_index_key, product_scope
-from chalicelib.store.table import get_item, transaction
+from chalicelib.errors import Conflict, StaleWrite
+from chalicelib.store.facets import (
+    MAX_COUNTER_UPDATES,
+    CounterKey,
+    apply_counters,
+    plan_product_counters,
+    read_counts,
+    sweep_empty,
+)
+from chalicelib.store.limits import check_item_size
+from chalicelib.store.models import (
+    FacetItem,
+    MediaItem,
+    ProductItem,
+    TableItem,
+    bind_table,
+    facet_counter_pk,
+    facet_index_key,
+    facet_sk,
+    list_counter_sk,
+    list_partition,
+    product_scope,
+)
+from chalicelib.store.table import MAX_TRANSACTION_ITEMS, get_item, transaction
 
 _BATCH_GET_LIMIT = 100
+_STALE = "The product was changed by another request; retry"
+
+# A product write's transaction: the product, its counters, then media records. New media must
+# go in it (the product refers to them); removed ones may follow it (see `save`).
+MAX_NEW_MEDIA = MAX_TRANSACTION_ITEMS - 1 - MAX_COUNTER_UPDATES
+
+PageOrder = Literal["created", "updated", "attention"]
+
+
+@dataclass
+class Page:
+    products: list[ProductItem]
+    count: int
 
 
 class ProductRepository:
@@ -19,73 +54,178 @@ class ProductRepository:
     def get(self, product_id: str) -> ProductItem | None:
         return get_item(ProductItem, f"PRODUCT#{product_id}", "PRODUCT")
 
+    # -- writes ------------------------------------------------------------------------
+
     def save(
         self,
         product: ProductItem,
         new_media: Sequence[MediaItem] = (),
         removed_media_ids: Iterable[str] = (),
     ) -> None:
-        """Create or replace a product with its media records in one transaction.
+        """Create or replace a product with its media records and counters in one transaction.
 
         The version attribute makes this conditional: a create fails if the id exists, a
-        replace fails if anyone wrote the product since it was read (Conflict).
+        replace fails if anyone wrote the product since it was read (StaleWrite).
         """
         existing = product.version is not None
-        with transaction("The product was changed by another request; retry") as tx:
-            # Counters first: they read the stored keys that refresh_keys() replaces.
-            decremented = write_product_counters(tx, product if existing else None, product, product.updated_at)
-            product.refresh_keys()
-            tx.save(product)
-            for media in new_media:
-                media.refresh_keys()
-                tx.save(media, condition=MediaItem.pk.does_not_exist())
-            for media_id in removed_media_ids:
-                tx.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"), add_version_condition=False)
+        # Planned before refresh_keys(): the counters move from the stored keys.
+        counters = plan_product_counters(product if existing else None, product)
+        if 1 + len(counters) + len(new_media) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"{len(new_media)} new media records do not fit one transaction")
+        removed = sorted(removed_media_ids)
+        # Records of removed media are garbage once the product stops naming them: when they
+        # would not fit the transaction, they are deleted right after it.
+        deferred = removed if 1 + len(counters) + len(new_media) + len(removed) > MAX_TRANSACTION_ITEMS else []
+        product.refresh_keys()
+        check_item_size(product, product.doc)
+        product_key = (product.pk, product.sk)
+        try:
+            with transaction(_STALE) as tx:
+                tx.save(product)
+                decremented = apply_counters(tx, counters, product.updated_at)
+                for media in new_media:
+                    media.refresh_keys()
+                    tx.save(media, condition=MediaItem.pk.does_not_exist())
+                for media_id in [] if deferred else removed:
+                    tx.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"), add_version_condition=False)
+        except Conflict as exc:
+            if product_key in exc.failed_keys:
+                raise StaleWrite(_STALE, exc.failed_keys) from exc
+            raise
+        self._delete_media_records(deferred)
         sweep_empty(decremented)
 
     def delete(self, product: ProductItem) -> None:
         children = [item for item in TableItem.query(f"PRODUCT#{product.id}") if item.sk != "PRODUCT"]
         media_keys = [(f"MEDIA#{m}", "MEDIA") for m in product.media_ids]
-        # One transaction holds 100 items: the product, its media, its facet counters (16 at
-        # most) and its children; children beyond that (later: generations) go in batches first.
-        overflow = children[: max(0, len(children) + len(media_keys) + 17 - 100)]
+        counters = plan_product_counters(product, None)
+        # One transaction holds 100 items: the product, its counters, its media and its
+        # children; children beyond that (later: generations) go in batches first.
+        room = MAX_TRANSACTION_ITEMS - 1 - len(counters) - len(media_keys)
+        overflow = children[: max(0, len(children) - room)]
         if overflow:
             with TableItem.batch_write() as batch:
                 for item in overflow:
                     batch.delete(item)
             children = children[len(overflow) :]
-        with transaction("The product was changed by another request; retry") as tx:
-            decremented = write_product_counters(tx, product, None, product.updated_at)
-            tx.delete(product)
-            for pk, sk in media_keys:
-                tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
-            for child in children:
-                tx.delete(child, add_version_condition=False)
+        product_key = (product.pk, product.sk)
+        try:
+            with transaction(_STALE) as tx:
+                tx.delete(product)
+                decremented = apply_counters(tx, counters, product.updated_at)
+                for pk, sk in media_keys:
+                    tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
+                for child in children:
+                    tx.delete(child, add_version_condition=False)
+        except Conflict as exc:
+            if product_key in exc.failed_keys:
+                raise StaleWrite(_STALE, exc.failed_keys) from exc
+            raise
         sweep_empty(decremented)
 
-    def slim_in_scope(
-        self, user_id: str, organization_id: str | None, facet: tuple[str, str | int] | None = None
-    ) -> list[ProductItem]:
-        """Every product of a scope as slim projected items, from a facet index when given."""
+    def set_shot_status(self, product: ProductItem, shot_status: str) -> None:
+        """Change a product's shot status (the shootings side owns it): a version-checked write
+        of the status with the attention key it sorts by, nothing else."""
+        product.shot_status = shot_status
+        product.refresh_keys()
+        try:
+            product.update(
+                actions=[
+                    ProductItem.shot_status.set(shot_status),
+                    ProductItem.attention_sk.set(product.attention_sk),
+                ]
+            )
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise StaleWrite(_STALE) from exc
+            raise
+
+    @staticmethod
+    def _delete_media_records(media_ids: Sequence[str]) -> None:
+        if not media_ids:
+            return
+        with MediaItem.batch_write() as batch:
+            for media_id in media_ids:
+                batch.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"))
+
+    # -- listings ----------------------------------------------------------------------
+
+    def page(
+        self,
+        user_id: str,
+        organization_id: str | None,
+        enabled: bool,
+        order: PageOrder,
+        ascending: bool,
+        skip: int,
+        limit: int,
+    ) -> Page:
+        """One page of a scope's enabled (or disabled) products in an order an index keeps:
+        reads skip + limit index entries, then the page and the partition's counter in one
+        BatchGetItem."""
         scope = product_scope(user_id, organization_id)
+        index = {
+            "created": TableItem.scope_index,
+            "updated": TableItem.updated_index,
+            "attention": TableItem.attention_index,
+        }[order]
+        wanted = skip + limit
+        entries = index.query(
+            list_partition(scope, enabled), scan_index_forward=ascending, limit=wanted, page_size=wanted
+        )
+        ids = [item.id for item in entries if isinstance(item, ProductItem)][skip:]
+        counter: CounterKey = (facet_counter_pk(scope), list_counter_sk(enabled))
+        found, count = self._batch_get(ids, counter)
+        return Page(products=[found[i] for i in ids if i in found], count=count)
+
+    def slim_in_scope(
+        self,
+        user_id: str,
+        organization_id: str | None,
+        enabled: bool | None,
+        facet: tuple[str, str | int] | None = None,
+    ) -> list[ProductItem]:
+        """Every product of a scope as slim projected items: from one facet value's index when
+        given, else from the listing partition(s) of `enabled` (both when None)."""
+        scope = product_scope(user_id, organization_id)
+        queries: list[Iterable[Any]]
         if facet is None:
-            results: Iterable[Any] = TableItem.scope_index.query(scope)
+            flags = [enabled] if enabled is not None else [True, False]
+            queries = [TableItem.scope_index.query(list_partition(scope, flag)) for flag in flags]
         else:
             name, value = facet
             index = {"brand": TableItem.brand_index, "season": TableItem.season_index, "year": TableItem.year_index}[
                 name
             ]
-            results = index.query(facet_index_key(scope, name, value))
-        return [item for item in results if isinstance(item, ProductItem)]
+            queries = [index.query(facet_index_key(scope, name, value))]
+        return [item for results in queries for item in results if isinstance(item, ProductItem)]
+
+    def facet_sizes(
+        self, user_id: str, organization_id: str | None, facets: Sequence[tuple[str, str | int]]
+    ) -> list[int]:
+        """How many products of the scope carry each facet value, from the facet counters."""
+        scope_pk = facet_counter_pk(product_scope(user_id, organization_id))
+        keys = [(scope_pk, facet_sk(name, value)) for name, value in facets]
+        counts = read_counts(keys)
+        return [counts[key] for key in keys]
 
     def batch_get(self, product_ids: Sequence[str]) -> dict[str, ProductItem]:
+        return self._batch_get(product_ids, None)[0]
+
+    @staticmethod
+    def _batch_get(product_ids: Sequence[str], counter: CounterKey | None) -> tuple[dict[str, ProductItem], int]:
         found: dict[str, ProductItem] = {}
-        for start in range(0, len(product_ids), _BATCH_GET_LIMIT):
-            chunk = product_ids[start : start + _BATCH_GET_LIMIT]
-            for item in ProductItem.batch_get([(f"PRODUCT#{pid}", "PRODUCT") for pid in chunk]):
+        count = 0
+        keys: list[tuple[str, str]] = [(f"PRODUCT#{pid}", "PRODUCT") for pid in product_ids]
+        if counter is not None:
+            keys.append(counter)
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            for item in TableItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
                 if isinstance(item, ProductItem):
                     found[item.id] = item
-        return found
+                elif isinstance(item, FacetItem):
+                    count = int(item.product_count or 0)
+        return found, count
 
 
 class MediaRepository:

@@ -15,7 +15,7 @@ from chalicelib.store.models import (
     facet_shard_pk,
     facet_sk,
 )
-from chalicelib.store.table import failed_conditions, get_item, transaction
+from chalicelib.store.table import get_item, transaction
 
 
 def _register(
@@ -50,7 +50,15 @@ def _unregister(
     return [(facet_counter_pk(scope), sk), (facet_shard_pk(entity_id), sk)]
 
 
+def _guard_key(scope: str, facet: str, name: str, brand: str | None = None) -> tuple[str, str]:
+    return (facet_counter_pk(scope), facet_sk(facet, name, brand))
+
+
 class RegistryRepository:
+    """Conflicts are told apart by the key whose condition failed: the name's guard (the name
+    is taken: 409), or the entity itself (a stale version: StaleWrite, retried by the caller).
+    A conflicting transaction on a shared counter is `Busy`, never "name already exists"."""
+
     def __init__(self) -> None:
         bind_table()
 
@@ -64,7 +72,9 @@ class RegistryRepository:
                 tx.save(brand)
                 _register(tx, brand.scope, brand.id, "brand", brand.name, None, brand.created_at)
         except Conflict as exc:
-            raise Conflict("A brand with this name already exists") from exc
+            if _guard_key(brand.scope, "brand", brand.name) in exc.failed_keys:
+                raise Conflict("A brand with this name already exists") from exc
+            raise
 
     def rename_brand(self, brand: BrandItem, old_name: str) -> None:
         """Save a brand whose name changed; the guard moves with the name (version-checked)."""
@@ -86,9 +96,10 @@ class RegistryRepository:
                     emptied = _unregister(tx, brand.scope, brand.id, "brand", old_name, None, brand.updated_at)
                     _register(tx, brand.scope, brand.id, "brand", brand.name, None, brand.updated_at)
         except Conflict as exc:
-            if failed_conditions(exc) == [0]:
-                raise StaleWrite("The brand was changed by another request; retry") from exc
-            raise Conflict("A brand with this name already exists") from exc
+            if not same_key and _guard_key(brand.scope, "brand", brand.name) in exc.failed_keys:
+                raise Conflict("A brand with this name already exists") from exc
+            # The brand's version, or its own guard, changed since it was read.
+            raise StaleWrite("The brand was changed by another request; retry", exc.failed_keys) from exc
         sweep_empty(emptied)
 
     def create_collection(self, collection: CollectionItem) -> None:
@@ -106,4 +117,6 @@ class RegistryRepository:
                     collection.created_at,
                 )
         except Conflict as exc:
-            raise Conflict("A collection with this name already exists for this brand") from exc
+            if _guard_key(collection.scope, "collection", collection.name, collection.brand) in exc.failed_keys:
+                raise Conflict("A collection with this name already exists for this brand") from exc
+            raise

@@ -1,11 +1,20 @@
-"""Creating the table (tests and the local stack only) and running transactions."""
+"""Creating the table (tests and the local stack only) and running transactions.
+
+A cancelled transaction is mapped by its cancellation reasons, never wholesale: a failed
+condition is a `Conflict` that names the keys whose condition failed (the caller decides
+whether that was a stale version or a taken name); a conflicting transaction or throttling is
+`Busy`, which `store.retry.with_retries` retries. Every transaction carries a
+ClientRequestToken, so the SDK's own retry of a write that DynamoDB already applied (a
+timeout after the commit) succeeds instead of failing the write's own condition.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from pynamodb.connection import Connection
@@ -13,8 +22,28 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import get_settings
-from chalicelib.errors import Conflict
+from chalicelib.errors import Busy, Conflict
 from chalicelib.store.models import TableItem, bind_table
+
+# DynamoDB's limits, budgeted before writing (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
+MAX_TRANSACTION_ITEMS = 100
+
+# Cancellation reasons and error codes that say "not now", not "not this": retried.
+RETRYABLE_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+RETRYABLE_ERRORS = frozenset(
+    {
+        "TransactionInProgressException",
+        "TransactionConflictException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+Key = tuple[str, str]
 
 
 def create_table() -> None:
@@ -53,26 +82,48 @@ def connection() -> Connection:
     return Connection(region=get_settings().aws_region)
 
 
+class Transaction(TransactWrite):
+    """A TransactWrite that knows the key of each of its items, in the order DynamoDB gets
+    them (PynamoDB sends condition checks, deletes, puts, then updates), so cancellation
+    reasons, which come by position, can be told by key."""
+
+    def item_keys(self) -> list[Key]:
+        keys: list[Key] = []
+        for entry in (*self._condition_check_items, *self._delete_items, *self._put_items, *self._update_items):
+            attributes = entry.get("Key") or entry["Item"]
+            keys.append((attributes["pk"]["S"], attributes["sk"]["S"]))
+        return keys
+
+    def __len__(self) -> int:
+        return (
+            len(self._condition_check_items) + len(self._delete_items) + len(self._put_items) + len(self._update_items)
+        )
+
+
+def classify(exc: TransactWriteError, keys: list[Key], conflict_detail: str) -> Exception:
+    """The domain error for a failed TransactWriteItems, from its cancellation reasons."""
+    reasons: list[Any] = list(exc.cancellation_reasons or [])
+    codes = [r.code if r is not None else None for r in reasons]
+    failed = tuple(keys[i] for i, code in enumerate(codes) if code == "ConditionalCheckFailed" and i < len(keys))
+    if failed:
+        return Conflict(conflict_detail, failed_keys=failed)
+    if any(code in RETRYABLE_REASONS for code in codes) or exc.cause_response_code in RETRYABLE_ERRORS:
+        return Busy()
+    return exc
+
+
 @contextmanager
-def transaction(conflict_detail: str = "The resource was changed concurrently") -> Iterator[TransactWrite]:
-    """A TransactWrite whose failed condition surfaces as a Conflict, never a 500."""
+def transaction(conflict_detail: str = "The resource was changed concurrently") -> Iterator[Transaction]:
+    """A TransactWrite, with a fresh ClientRequestToken, whose cancellation is mapped by reason."""
+    tx = Transaction(connection=connection(), client_request_token=str(uuid.uuid4()))
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with tx:
             yield tx
+            if len(tx) > MAX_TRANSACTION_ITEMS:
+                # Budgeted by the callers; reaching this is a bug, not bad input.
+                raise RuntimeError(f"a transaction of {len(tx)} items (DynamoDB takes {MAX_TRANSACTION_ITEMS})")
     except TransactWriteError as exc:
-        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
-        if "ConditionalCheckFailed" in reasons or exc.cause_response_code == "TransactionCanceledException":
-            raise Conflict(conflict_detail) from exc
-        raise
-
-
-def failed_conditions(exc: BaseException) -> list[int]:
-    """Positions of the transaction items whose condition failed."""
-    cause = exc.__cause__
-    if not isinstance(cause, TransactWriteError):
-        return []
-    return [
-        i
-        for i, r in enumerate(cause.cancellation_reasons or [])
-        if r is not None and r.code == "ConditionalCheckFailed"
-    ]
+        mapped = classify(exc, tx.item_keys(), conflict_detail)
+        if mapped is exc:
+            raise
+        raise mapped from exc

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import Conflict
+from chalicelib.errors import Busy, Conflict
 from chalicelib.store.models import EmailGuardItem, UserItem, bind_table
+from chalicelib.store.retry import with_retries
 from chalicelib.store.table import get_item, transaction
 
 
@@ -22,10 +23,16 @@ class UserRepository:
         user.refresh_keys()
         guard = EmailGuardItem(email=user.email, user_id=user.id)
         guard.refresh_keys()
-        try:
+
+        def write() -> None:
             with transaction() as tx:
                 tx.save(guard, condition=EmailGuardItem.pk.does_not_exist())
                 tx.save(user, condition=UserItem.pk.does_not_exist())
+
+        try:
+            with_retries(write, retry_on=(Busy,))
         except Conflict as exc:
-            raise Conflict("The user with this email already exists in the system.") from exc
+            if (guard.pk, guard.sk) in exc.failed_keys:
+                raise Conflict("The user with this email already exists in the system.") from exc
+            raise
         return user

@@ -1,44 +1,49 @@
-"""chalicelib.services.listing on hand-made Slim values: order, predicate, facet choice."""
+"""chalicelib.services.listing on hand-made slim items: order, predicate, index choice."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from chalicelib.schemas.enums import ProductSortField, SortOrder
+from chalicelib.schemas.enums import ProductShootingStatus, ProductSortField, SortOrder
 from chalicelib.schemas.products import ProductListQuery
-from chalicelib.services.listing import Slim, build_predicate, choose_facet, order
+from chalicelib.services.listing import build_predicate, facet_filters, order, page_order
+from chalicelib.store.models import ATTENTION_ORDER, ProductItem
 
 ASC, DESC = SortOrder.ASC, SortOrder.DESC
 
-
-def slim(id: str, **fields: Any) -> Slim:
-    base = Slim(
-        id=id,
-        name="shirt",
-        sku=None,
-        brand=None,
-        collection=None,
-        season=None,
-        year=None,
-        gender="UNISEX",
-        product_type=None,
-        archived=False,
-        enabled=True,
-        demo=False,
-        is_filler=False,
-        public=False,
-        shot_status="NOT_STARTED",
-        shooting_ids=(),
-        created_at="2024-01-01T00:00:00.000000Z",
-        updated_at="2024-01-01T00:00:00.000000Z",
-    )
-    return replace(base, **fields)
+# The listing's names for the slim attributes that the item stores lower-cased.
+_ATTRIBUTE = {
+    "name": "name_lc",
+    "sku": "sku_lc",
+    "brand": "brand_lc",
+    "collection": "collection_lc",
+    "season": "season_lc",
+    "product_type": "type_lc",
+}
 
 
-def ids(items: list[Slim]) -> list[str]:
+def slim(id: str, **fields: Any) -> ProductItem:
+    """A slim item as the listing indexes project it."""
+    values: dict[str, Any] = {
+        "id": id,
+        "name_lc": "shirt",
+        "gender": "UNISEX",
+        "archived": False,
+        "enabled": True,
+        "demo": False,
+        "is_filler": False,
+        "public": False,
+        "shot_status": "NOT_STARTED",
+        "created_at": "2024-01-01T00:00:00.000000Z",
+        "updated_at": "2024-01-01T00:00:00.000000Z",
+    }
+    values.update({_ATTRIBUTE.get(name, name): value for name, value in fields.items()})
+    return ProductItem(**values)
+
+
+def ids(items: list[ProductItem]) -> list[str]:
     return [s.id for s in items]
 
 
@@ -123,7 +128,7 @@ def test_order_does_not_depend_on_input_order() -> None:
 # -- build_predicate() ---------------------------------------------------------------------
 
 
-def kept(q: ProductListQuery, items: list[Slim]) -> list[str]:
+def kept(q: ProductListQuery, items: list[ProductItem]) -> list[str]:
     return ids([s for s in items if build_predicate(q)(s)])
 
 
@@ -178,13 +183,48 @@ def test_year_gender_and_shot_status_filters() -> None:
     assert kept(query(shot_statuses=["NOT_STARTED"]), items) == ["c"]
 
 
-# -- choose_facet() ------------------------------------------------------------------------
+# -- index choice --------------------------------------------------------------------------
 
 
-def test_choose_facet() -> None:
-    assert choose_facet(query()) is None
-    assert choose_facet(query(search="x", product_type="Jeans")) is None
-    assert choose_facet(query(brand="ACME", season="SS24", year=2024)) == ("brand", "acme")
-    assert choose_facet(query(season=" SS24 ", year=2024)) == ("season", "ss24")
-    assert choose_facet(query(year=2024)) == ("year", 2024)
-    assert choose_facet(query(brand="  ", season="FW24")) == ("season", "fw24")
+def test_attention_order_is_the_shot_status_buckets() -> None:
+    assert set(ATTENTION_ORDER) == {s.value for s in ProductShootingStatus}
+    assert ATTENTION_ORDER[0] == "TO_REVIEW" and ATTENTION_ORDER[-1] == "APPROVED"
+
+
+def test_facet_filters() -> None:
+    assert facet_filters(query()) == []
+    assert facet_filters(query(search="x", product_type="Jeans")) == []
+    assert facet_filters(query(brand="ACME", season="SS24", year=2024)) == [
+        ("brand", "acme"),
+        ("season", "ss24"),
+        ("year", 2024),
+    ]
+    assert facet_filters(query(season=" SS24 ", year=2024)) == [("season", "ss24"), ("year", 2024)]
+    assert facet_filters(query(brand="  ", season="FW24")) == [("season", "fw24")]
+
+
+def test_page_order_only_without_filters_beyond_enabled() -> None:
+    assert page_order(query()) == ("attention", False)
+    assert page_order(query(sort_order="asc")) == ("attention", False)
+    assert page_order(query(enabled=False)) == ("attention", False)
+    assert page_order(query(sort_by="created_at")) == ("created", False)
+    assert page_order(query(sort_by="created_at", sort_order="asc")) == ("created", True)
+    assert page_order(query(sort_by="updated_at", sort_order="desc", skip=40, limit=20)) == ("updated", False)
+    assert page_order(query(sort_by="name")) is None
+    assert page_order(query(brand=" ")) == ("attention", False)
+    for extra in (
+        {"brand": "x"},
+        {"season": "x"},
+        {"year": 2024},
+        {"archived": False},
+        {"demo": True},
+        {"is_filler": False},
+        {"is_public": True},
+        {"gender": "MALE"},
+        {"product_type": "x"},
+        {"brand_collection": ["x"]},
+        {"shot_statuses": ["TO_REVIEW"]},
+        {"shooting_id": "6f1c2a1e-3b4c-4d5e-8f90-123456789abc"},
+        {"search": "x"},
+    ):
+        assert page_order(query(**extra)) is None, extra
