@@ -256,18 +256,27 @@ class _CollectingProducts:
         return getattr(self.products, name)
 
 
-def seed_products(user: Any, count: int, brands: int) -> list[str]:
+SHOT_STATUSES = ("TO_REVIEW", "IN_PROGRESS", "NOT_STARTED", "APPROVED")
+
+
+def seed_products(user: Any, count: int, brands: int, shot_statuses: bool = False) -> list[str]:
     """`count` products in the user's own scope, built by ProductService.create, written in batches.
 
     The service builds each ProductItem exactly as POST /products/ does (a URL cover, so no
     media); only the write differs: BatchWriteItem, 25 a call, instead of one TransactWriteItems
-    each, because moto copies the whole table for every transaction (quadratic seeding). The
-    version is stored as 1, which is what the transaction's version condition would have stored.
+    each (thousands of transactions on moto take long). The version is stored as 1, which is what
+    the transaction's version condition would have stored, and the counters (facets and the
+    listing partition's product count) are written with the totals the transactions would have
+    added up to. `shot_statuses`: spread the products over the four statuses, as the shootings
+    side would set them, so the default order has every bucket.
     """
+    from collections import Counter as Tally
+
     from chalicelib.schemas.products import ProductCreate
     from chalicelib.services.access import Caller
     from chalicelib.services.products import ProductService
-    from chalicelib.store.models import ProductItem
+    from chalicelib.store.facets import plan_product_counters
+    from chalicelib.store.models import FacetItem, ProductItem
     from chalicelib.store.products import ProductRepository
 
     collector = _CollectingProducts(ProductRepository())
@@ -284,11 +293,28 @@ def seed_products(user: Any, count: int, brands: int) -> list[str]:
             cover_image=URL_COVER,
         )
         service.create(caller, data, organization_id=None)
+    totals: Tally[tuple[str, str]] = Tally()
+    labels: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
+    first_at = collector.items[0].created_at if collector.items else ""
     with ProductItem.batch_write() as batch:
-        for item in collector.items:
+        for i, item in enumerate(collector.items):
             if item.version is None:
                 item.version = 1
+            if shot_statuses:
+                item.shot_status = SHOT_STATUSES[(i * 7) % len(SHOT_STATUSES)]
+                item.refresh_keys()
             batch.save(item)
+            for key, label in plan_product_counters(None, item).increments:
+                totals[key] += 1
+                labels[key] = label
+    with FacetItem.batch_write() as batch:
+        for (pk, sk), total in totals.items():
+            facet, value, brand = labels[(pk, sk)]
+            batch.save(
+                FacetItem(
+                    pk=pk, sk=sk, product_count=total, facet=facet, value=value, brand=brand, first_at=first_at
+                )
+            )
     return [str(item.id) for item in collector.items]
 
 
@@ -442,10 +468,11 @@ def run(products: int = 5000, brands: int = 50) -> BenchResult:
                 wanted_brand = brand_name(7 % brands)
                 listing_cases = (
                     ("GET /products/?brand=X (brand index)", f"{base}?{urlencode({'brand': wanted_brand})}"),
-                    ("GET /products/ (unfiltered, scope index)", base),
+                    ("GET /products/ (unfiltered, attention index)", base),
+                    ("GET /products/?sort_by=name (scope index)", f"{base}?sort_by=name"),
                     ("GET /products/?product_type=X (no index)", f"{base}?product_type={PRODUCT_TYPES[0]}"),
                     (
-                        "GET /products/?brand=X&season=Y (brand index)",
+                        "GET /products/?brand=X&season=Y (smaller facet)",
                         f"{base}?{urlencode({'brand': wanted_brand, 'season': SEASONS[0]})}",
                     ),
                 )
@@ -507,8 +534,8 @@ def render(result: BenchResult) -> str:
     seeding = result.seeding
     lines.append(f"Part 2: {result.products} products in one user's scope, {result.brands} brands")
     lines.append(
-        "  seeded without HTTP: items built by ProductService.create, written by BatchWriteItem "
-        f"(moto copies the table per transaction): {_ops(seeding)}, {seeding.total_read} items read"
+        "  seeded without HTTP: items built by ProductService.create, written with their counters by "
+        f"BatchWriteItem: {_ops(seeding)}, {seeding.total_read} items read"
     )
     lines.append(
         "  seeded items stored with the same attributes and version as a POSTed product: "

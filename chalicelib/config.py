@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
 
@@ -40,6 +42,30 @@ class Settings(BaseSettings):
     max_reference_images: int = 20
     max_data_images: int = 20
     list_max_limit: int = 1000
+
+    # Browser origins allowed to call the API (CORS_ORIGINS, comma-separated). Empty: no
+    # cross-origin browser access, so a deployed stage opens nothing unless configured.
+    # NoDecode: the value is a plain list, not the JSON pydantic-settings expects by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        origins: list[str] = []
+        for item in items:
+            origin = str(item).strip().rstrip("/").lower()
+            if not origin:
+                continue
+            parts = urlsplit(origin)
+            # Browsers send Origin as scheme://host[:port] and it is compared exactly: a
+            # wildcard, a path or a missing scheme would silently never match, so refuse it.
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query:
+                raise ValueError(f"CORS_ORIGINS: {item!r} is not an origin like https://studio.example.com")
+            origins.append(origin)
+        return origins
 
     @model_validator(mode="after")
     def _deployed_needs_a_secret(self) -> Settings:

@@ -14,7 +14,7 @@ from typing import Any
 from chalice.app import Blueprint, Response
 from pydantic import BaseModel
 
-from chalicelib.schemas.common import Message
+from chalicelib.schemas.common import Message, PageQuery
 from chalicelib.schemas.users import (
     MemberAdd,
     MemberPublic,
@@ -60,6 +60,21 @@ def _uuid_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 
 
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query model's fields as OpenAPI parameters, bounds and defaults from its schema."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {k: v for k, v in prop.items() if k != "title"},
+        }
+        for name, prop in schema["properties"].items()
+    ]
+
+
 def _added_paths(ops: _Operations) -> dict[str, Any]:
     _op = ops.op
     login = _op("Login Access Token", Token, secure=False)
@@ -79,13 +94,15 @@ def _added_paths(ops: _Operations) -> dict[str, Any]:
     add_member["parameters"] = [_uuid_param("org_id")]
     remove_member = _op("Remove Organization Member", Message)
     remove_member["parameters"] = [_uuid_param("org_id"), _uuid_param("user_id")]
+    read_orgs = _op("Read Organizations", OrganizationsPublic)
+    read_orgs["parameters"] = _query_params(PageQuery)
     return {
         "/api/v1/login/access-token": {"post": login},
         "/api/v1/users/": {"post": _op("Create User", UserPublic, UserCreate)},
         "/api/v1/users/me": {"get": _op("Read User Me", UserPublic)},
         "/api/v1/organizations/": {
             "post": _op("Create Organization", OrganizationPublic, OrganizationCreate),
-            "get": _op("Read Organizations", OrganizationsPublic),
+            "get": read_orgs,
         },
         "/api/v1/organizations/{org_id}/members": {"post": add_member},
         "/api/v1/organizations/{org_id}/members/{user_id}": {"delete": remove_member},

@@ -6,8 +6,8 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import json_body, path_uuid
-from chalicelib.schemas.common import Message
+from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.schemas.common import Message, PageQuery
 from chalicelib.schemas.users import MemberAdd, OrganizationCreate, OrganizationsPublic
 from chalicelib.services.organizations import member_public, to_public
 
@@ -28,8 +28,9 @@ def create_organization() -> Response:
 @api_view
 def list_organizations() -> Response:
     caller = deps.caller(bp.current_request)
-    orgs = [to_public(o) for o in deps.organizations().mine(caller)]
-    return render(OrganizationsPublic(data=orgs, count=len(orgs)))
+    page = query(bp.current_request, PageQuery)
+    orgs, count = deps.organizations().page(caller, page.skip, page.limit)
+    return render(OrganizationsPublic(data=[to_public(o) for o in orgs], count=count))
 
 
 @bp.route("/organizations/{org_id}/members", methods=["POST"], content_types=ANY_CONTENT)

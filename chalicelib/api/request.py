@@ -14,6 +14,10 @@ from chalicelib.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
+# No body of this API nests near this deep. Deeper documents fail later and as a 500: the
+# decoder's recursion limit (about 1,000 levels) and pydantic's serializer (255) both raise.
+MAX_JSON_DEPTH = 64
+
 
 def _errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -56,6 +60,40 @@ def _media_type(request: Request) -> str:
     return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
+def _too_deep() -> InvalidInput:
+    return InvalidInput.single(
+        ["body", 0], f"JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels)", {}, "json_invalid"
+    )
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    # Iterative: a recursive walk would hit the very recursion limit this guards against.
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _load_json(raw: bytes | str) -> Any:
+    """json.loads, with a document nested deeper than MAX_JSON_DEPTH refused as a 422."""
+    try:
+        data = json.loads(raw)
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return data
+
+
 def json_body(request: Request, model: type[M]) -> M:
     media_type = _media_type(request)
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
@@ -64,7 +102,7 @@ def json_body(request: Request, model: type[M]) -> M:
     if not raw.strip():
         raise InvalidInput.single(["body"], "Field required", None, "missing")
     try:
-        data = json.loads(raw)
+        data = _load_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         position = getattr(exc, "pos", 0)
         raise InvalidInput.single(["body", position], "JSON decode error", {}, "json_invalid") from exc
@@ -77,7 +115,7 @@ def form_body(request: Request, model: type[M]) -> M:
     raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     if media_type == "application/json":
         try:
-            data = json.loads(raw) if raw.strip() else {}
+            data = _load_json(raw) if raw.strip() else {}
         except ValueError:
             data = {}
     else:

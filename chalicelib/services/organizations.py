@@ -51,8 +51,9 @@ class OrganizationService:
         self.orgs.create(org, owner)
         return org
 
-    def mine(self, caller: Caller) -> list[OrganizationItem]:
-        return self.orgs.organizations_of(caller.id)
+    def page(self, caller: Caller, skip: int, limit: int) -> tuple[list[OrganizationItem], int]:
+        """The caller's organizations (superusers too: their own, not every one), one page."""
+        return self.orgs.organizations_page(caller.id, skip, limit)
 
     def _managed(self, caller: Caller, org_id: str) -> OrganizationItem:
         org = self.orgs.get(org_id)
