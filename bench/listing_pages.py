@@ -109,7 +109,15 @@ def measure(size: int) -> list[Row]:
 
 
 def render(rows: Sequence[Row]) -> str:
-    headers = ("products", "listing", "index items read", "batch-got (page + counters)", "count", "exact", "same page as in-memory")
+    headers = (
+        "products",
+        "listing",
+        "index items read",
+        "batch-got (page + counters)",
+        "count",
+        "exact",
+        "same page as in-memory",
+    )
     cells = [
         (
             str(r.size),
