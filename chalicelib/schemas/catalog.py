@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from chalicelib.schemas.common import WireModel
 
 
-class FacetQuery(BaseModel):
+class FacetQuery(WireModel):
     model_config = ConfigDict(extra="ignore")
 
     organization_id: uuid.UUID | None = None
@@ -20,7 +22,7 @@ class CollectionFacetQuery(FacetQuery):
     brand: str | None = None
 
 
-class CountedValues(BaseModel):
+class CountedValues(WireModel):
     count: int
     counts: dict[str, int] | None = Field(default=None, description="products per value (with_counts=true)")
 
@@ -48,7 +50,7 @@ def _clean(value: str) -> str:
     return text
 
 
-class BrandCreate(BaseModel):
+class BrandCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=1000)
@@ -57,7 +59,7 @@ class BrandCreate(BaseModel):
     _strip = field_validator("name")(_clean)
 
 
-class BrandUpdate(BaseModel):
+class BrandUpdate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=1000)
@@ -65,7 +67,7 @@ class BrandUpdate(BaseModel):
     _strip = field_validator("name")(_clean)
 
 
-class BrandPublic(BaseModel):
+class BrandPublic(WireModel):
     id: uuid.UUID
     name: str
     owner_id: uuid.UUID
@@ -74,7 +76,7 @@ class BrandPublic(BaseModel):
     updated_at: datetime
 
 
-class BrandCollectionCreate(BaseModel):
+class BrandCollectionCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=255)
@@ -84,7 +86,7 @@ class BrandCollectionCreate(BaseModel):
     _strip = field_validator("name", "brand")(_clean)
 
 
-class BrandCollectionPublic(BaseModel):
+class BrandCollectionPublic(WireModel):
     id: uuid.UUID
     name: str
     brand: str

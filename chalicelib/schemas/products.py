@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
+from chalicelib.schemas.common import WireModel
 from chalicelib.schemas.enums import (
     AgeClass,
     MediaResourceType,
@@ -43,7 +44,7 @@ BrandMetadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
 MAX_URL_LENGTH = 2048
 
 
-class MediaInput(BaseModel):
+class MediaInput(WireModel):
     """An image given by reference: an existing media resource, or a URL."""
 
     media_resource_id: uuid.UUID | None = None
@@ -67,7 +68,7 @@ class MediaInput(BaseModel):
 ImageInput = str | MediaInput
 
 
-class MediaResourcePublic(BaseModel):
+class MediaResourcePublic(WireModel):
     id: uuid.UUID
     url: str
     resource_type: MediaResourceType = MediaResourceType.IMAGE
@@ -87,7 +88,7 @@ class MediaResourcePublic(BaseModel):
     created_at: datetime
 
 
-class _ProductFields(BaseModel):
+class _ProductFields(WireModel):
     """Descriptive fields common to create and update."""
 
     sku: str | None = Field(default=None, max_length=255)
@@ -141,7 +142,7 @@ class ProductUpdate(_ProductFields):
     enabled: bool | None = None
 
 
-class ProductPublic(BaseModel):
+class ProductPublic(WireModel):
     id: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -223,12 +224,12 @@ DERIVED_FIELDS = frozenset(
 STORED_FIELDS = tuple(name for name in ProductPublic.model_fields if name not in DERIVED_FIELDS)
 
 
-class ProductsPublic(BaseModel):
+class ProductsPublic(WireModel):
     data: list[ProductPublic]
     count: int
 
 
-class ProductListQuery(BaseModel):
+class ProductListQuery(WireModel):
     """GET /products/ query parameters; absent filters do not filter."""
 
     model_config = ConfigDict(extra="ignore")
@@ -254,7 +255,7 @@ class ProductListQuery(BaseModel):
     year: int | None = None
 
 
-class OrganizationQuery(BaseModel):
+class OrganizationQuery(WireModel):
     model_config = ConfigDict(extra="ignore")
 
     organization_id: uuid.UUID | None = None

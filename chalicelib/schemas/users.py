@@ -5,22 +5,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import ConfigDict, EmailStr, Field, model_validator
 
+from chalicelib.schemas.common import WireModel
 from chalicelib.schemas.enums import MemberRole
 
 
-class Token(BaseModel):
+class Token(WireModel):
     access_token: str
     token_type: str = "bearer"
 
 
-class LoginForm(BaseModel):
+class LoginForm(WireModel):
     username: str = Field(min_length=1)
     password: str = Field(min_length=1)
 
 
-class UserCreate(BaseModel):
+class UserCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=255)
@@ -29,7 +30,7 @@ class UserCreate(BaseModel):
     is_superuser: bool = False
 
 
-class UserPublic(BaseModel):
+class UserPublic(WireModel):
     id: uuid.UUID
     email: str
     full_name: str | None
@@ -38,13 +39,13 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class OrganizationCreate(BaseModel):
+class OrganizationCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=255)
 
 
-class OrganizationPublic(BaseModel):
+class OrganizationPublic(WireModel):
     id: uuid.UUID
     name: str
     owner_id: uuid.UUID
@@ -52,12 +53,12 @@ class OrganizationPublic(BaseModel):
     updated_at: datetime
 
 
-class OrganizationsPublic(BaseModel):
+class OrganizationsPublic(WireModel):
     data: list[OrganizationPublic]
     count: int
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None
@@ -71,7 +72,7 @@ class MemberAdd(BaseModel):
         return self
 
 
-class MemberPublic(BaseModel):
+class MemberPublic(WireModel):
     organization_id: uuid.UUID
     user_id: uuid.UUID
     email: str

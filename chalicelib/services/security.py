@@ -1,20 +1,28 @@
-"""Password hashing (argon2) and access tokens (JWT, algorithm pinned)."""
+"""Password hashing (argon2) and access tokens (JWT, algorithm pinned).
+
+argon2 is imported on first use: only sign-in and user creation hash passwords, while every
+request verifies a token, so a cold start serving any other route does not load it.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidCredentials
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
     settings = get_settings()
     return PasswordHasher(
         time_cost=settings.argon2_time_cost,
@@ -34,6 +42,8 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, hashed: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher().verify(hashed, password)
     except (VerificationError, InvalidHashError):
