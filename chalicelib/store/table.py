@@ -5,7 +5,9 @@ condition is a `Conflict` that names the keys whose condition failed (the caller
 whether that was a stale version or a taken name); a conflicting transaction or throttling is
 `Busy`, which `store.retry.with_retries` retries. Every transaction carries a
 ClientRequestToken, so the SDK's own retry of a write that DynamoDB already applied (a
-timeout after the commit) succeeds instead of failing the write's own condition.
+timeout after the commit) succeeds instead of failing the write's own condition. (botocore
+would fill one in, the API model marks it an idempotency token; it is set here so that the
+guarantee does not rest on that, and each of our own retries, with new items, gets a new one.)
 """
 
 from __future__ import annotations
