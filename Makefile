@@ -25,14 +25,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy chalicelib
 
+# Two workers (one per core of a developer's or CI's machine); a file's tests stay on one
+# worker, so a module-scoped world is built once; files go out in collection order, the
+# longest first (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+# HYPOTHESIS_PROFILE=deep runs the property tests several times longer (tests/support/profiles.py).
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=10
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.dynamodb_calls
+	$(BIN)/python -m bench.listing_pages
+	$(BIN)/python -m bench.import_time
 
 package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod --pkg-format cloudformation --merge-template infra/resources.json build/
+	$(BIN)/python infra/compile_package.py build/
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

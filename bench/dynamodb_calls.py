@@ -311,9 +311,7 @@ def seed_products(user: Any, count: int, brands: int, shot_statuses: bool = Fals
         for (pk, sk), total in totals.items():
             facet, value, brand = labels[(pk, sk)]
             batch.save(
-                FacetItem(
-                    pk=pk, sk=sk, product_count=total, facet=facet, value=value, brand=brand, first_at=first_at
-                )
+                FacetItem(pk=pk, sk=sk, product_count=total, facet=facet, value=value, brand=brand, first_at=first_at)
             )
     return [str(item.id) for item in collector.items]
 

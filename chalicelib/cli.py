@@ -7,16 +7,20 @@ python -m chalicelib.cli create-superuser    # FIRST_SUPERUSER / FIRST_SUPERUSER
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,25 +32,140 @@ def _stage_environment(stage: str) -> dict[str, str]:
     return env
 
 
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+def _wait_for_port(port: int, timeout: float = 30.0, alive: subprocess.Popen[Any] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
+        if alive is not None and alive.poll() is not None:
+            raise RuntimeError(f"chalice local exited with {alive.returncode} before listening on {port}")
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def _ensure_free(port: int) -> None:
+    # Else the readiness check would take another server on the port for chalice.
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"127.0.0.1:{port} is in use")
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by SIGINT, SIGTERM or SIGHUP: unwinds to the clean-up.
+
+    A BaseException, as KeyboardInterrupt is, so that no library's `except Exception` eats it.
+    """
+
+
+class _Console:
+    """Writes lines to stdout from a bounded queue: a reader that stalls never blocks the stack.
+
+    chalice's request log and the stack's own messages go through it. When stdout is not read
+    (a full pipe), the writer thread waits, the queue fills and further lines are dropped
+    (counted); nobody else ever waits on stdout.
+    """
+
+    def __init__(self, limit: int = 10_000, fd: int | None = None) -> None:
+        self.lines: queue.Queue[bytes] = queue.Queue(maxsize=limit)
+        self.dropped = 0
+        self.fd = sys.stdout.fileno() if fd is None else fd
+        threading.Thread(target=self._write_all, name="console", daemon=True).start()
+
+    def put(self, text: str | bytes) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        try:
+            self.lines.put_nowait(data)
+        except queue.Full:
+            self.dropped += 1
+
+    def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout`) for what is queued to be written."""
+        deadline = time.monotonic() + timeout
+        while self.lines.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _write_all(self) -> None:
+        while True:
+            data = self.lines.get()
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+            except OSError:
+                pass  # stdout closed: what was for it is lost, the stack goes on
+            finally:
+                self.lines.task_done()
+
+    def forward(self, stream: IO[bytes]) -> threading.Thread:
+        """Read a child's output to its end, whatever happens to stdout."""
+
+        def pump() -> None:
+            for line in iter(stream.readline, b""):
+                self.put(line)
+            stream.close()
+
+        thread = threading.Thread(target=pump, name="chalice-output", daemon=True)
+        thread.start()
+        return thread
+
+
+class _ConsoleHandler(logging.Handler):
+    def __init__(self, console: _Console) -> None:
+        super().__init__(logging.WARNING)
+        self.console = console
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.put(self.format(record) + "\n")
+
+
+# Run as `python -c` between us and chalice: on Linux the child asks the kernel to SIGKILL it
+# when its parent dies (PR_SET_PDEATHSIG, kept across exec), so even a SIGKILLed stack leaves
+# no server behind. A `python -c` stage rather than preexec_fn: that runs Python in a child
+# forked from a process with running threads (the moto server's), which may deadlock.
+_EXEC_TIED_TO_PARENT = """\
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)  # the parent died before prctl: nobody would stop us
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _child_command(command: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return command
+    return [sys.executable, "-c", _EXEC_TIED_TO_PARENT, str(os.getpid()), *command]
+
+
 def _stop_group(proc: subprocess.Popen[Any]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    """SIGTERM to the child's process group, SIGKILL after 10 s; waits until it has exited."""
+    for sig, timeout in ((signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _serve_moto(port: int) -> Any:
+    """The moto server on 127.0.0.1, its request threads running the patched moto."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    # Built here, not by moto's ThreadedMotoServer: that builds it in its thread and waits
+    # forever for it when the port is taken.
+    server = make_server(
+        "127.0.0.1",
+        port,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
+    return server
 
 
 def create_superuser() -> int:
@@ -58,8 +177,23 @@ def create_superuser() -> int:
 
 
 def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
-    from moto.server import ThreadedMotoServer
+    """The local stack until SIGINT (Ctrl-C), SIGTERM or SIGHUP; every process it starts stops with it.
 
+    Set the handlers first: a shell that starts us in the background without job control
+    makes us inherit SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    """
+    stopping = {"now": False}
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        if not stopping["now"]:
+            stopping["now"] = True
+            raise _Stop(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+
+    console = _Console()
+    logging.basicConfig(level=logging.WARNING, handlers=[_ConsoleHandler(console)], force=True)
     # The moto server logs every request through werkzeug: too loud for a dev console.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -77,10 +211,17 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
 
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
-    chalice: subprocess.Popen[Any] | None = None
+    from chalicelib.local import moto_transactions
+
+    # Before the first request: DynamoDB's item-level transactions, atomic item operations and
+    # ClientRequestToken idempotency (parallel clients would otherwise meet moto's races).
+    moto_transactions.install()
+    moto: Any = None
+    chalice: subprocess.Popen[bytes] | None = None
+    status = 0
     try:
+        _ensure_free(port)
+        moto = _serve_moto(moto_port)
         from chalicelib.local.resources import create_resources
         from chalicelib.services.security import create_access_token
         from chalicelib.services.users import UserService
@@ -93,25 +234,34 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
 
             seeded = seed(admin)
         chalice = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "chalice"),
-                "local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--stage",
-                stage,
-            ],
+            _child_command(
+                [
+                    str(Path(sys.executable).parent / "chalice"),
+                    "local",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--stage",
+                    stage,
+                    # One process: the reloader would fork a server child (out of our reach)
+                    # and restart it whenever a file in the tree changes.
+                    "--no-autoreload",
+                ]
+            ),
             cwd=ROOT,
             env=os.environ.copy(),
-            # Its own process group: chalice's auto-reloader forks a server child, and
-            # stopping the group stops both.
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own process group: a terminal's Ctrl-C reaches only us, and we stop it.
             start_new_session=True,
         )
-        _wait_for_port(port)
+        assert chalice.stdout is not None
+        console.forward(chalice.stdout)
+        _wait_for_port(port, alive=chalice)
         token = create_access_token(admin.id)
-        print(
+        console.put(
             "\n".join(
                 [
                     "",
@@ -123,26 +273,32 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
                     f"Authorization: Bearer {token}",
                     "",
                     "READY (Ctrl-C stops everything)",
+                    "",
                 ]
-            ),
-            flush=True,
+            )
         )
-        stop = {"now": False}
-
-        def _stop(signum: int, frame: Any) -> None:
-            stop["now"] = True
-
-        signal.signal(signal.SIGTERM, _stop)
-        while not stop["now"] and chalice.poll() is None:
+        while chalice.poll() is None:
             time.sleep(0.2)
-    except KeyboardInterrupt:
+        console.put(f"chalice local exited with {chalice.returncode}\n")
+        status = 1
+    except _Stop:
         pass
+    except Exception:
+        console.put(f"local stack failed:\n{traceback.format_exc()}")
+        status = 1
     finally:
+        stopping["now"] = True  # a second signal no longer interrupts the clean-up
         if chalice is not None:
             _stop_group(chalice)
-        moto.stop()
-        print("local stack stopped", flush=True)
-    return 0
+        if moto is not None:
+            moto.shutdown()
+            moto.server_close()
+        moto_transactions.uninstall()
+        if console.dropped:
+            console.put(f"{console.dropped} lines of output were dropped: nobody read stdout\n")
+        console.put("local stack stopped\n")
+        console.drain(timeout=2.0)
+    return status
 
 
 def write_infra() -> int:

@@ -7,6 +7,7 @@ reference's brands/brand-collections/seasons/years sections).
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from tests.factories import Api, Response
 from tests.schema import assert_valid
+from tests.support import harness
 
 V1 = "/api/v1"
 LISTS = ("brands", "brand-collections", "seasons", "years")
@@ -188,8 +190,28 @@ def _product_values(tag: str, year: int) -> dict[str, Any]:
     return {"brand": f"{tag}Brand", "brand_collection": f"{tag}Col", "season": f"{tag}Season", "year": year}
 
 
+@pytest.fixture(scope="module")
+def world_snapshot(_moto: None) -> tuple[list[Any], World]:
+    """Built through the API once per module (its products link their images, so the world is
+    DynamoDB items only); each test gets it copied back into the emptied table."""
+    from chalice.test import Client
+
+    from app import app
+
+    harness.reset_data()
+    with Client(app) as client:
+        built = _build_world(Api(client))
+    return harness.snapshot(), built
+
+
 @pytest.fixture
-def world(api: Api) -> World:
+def world(api: Api, world_snapshot: tuple[list[Any], World]) -> World:
+    items, built = world_snapshot
+    harness.restore(items)
+    return copy.deepcopy(built)
+
+
+def _build_world(api: Api) -> World:
     owner_id, owner = api.user()
     member_id, member = api.user()
     outsider_id, outsider = api.user()

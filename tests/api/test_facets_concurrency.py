@@ -5,38 +5,40 @@ organization at once, many of them on the same few products. Afterwards every pr
 read back and every counter must equal the recount: through the API (the organization's
 lists and the superuser's) and item by item (the scope's counters and the all-scopes shards).
 
-Two things in the test harness are not thread-safe and are made so here, in the test only:
+Two things in the test harness are not thread-safe and are made so (tests/conftest.py,
+`threaded_client`, and tests/support/harness.py):
 
 * moto's in-process DynamoDB backend. Its transact_write_items deep-copies the table first
   and, when any transaction is cancelled, puts that copy back, silently discarding what other
   threads committed meanwhile; its update_item (ADD on a counter) is a read-modify-write that
   is not atomic either. Real DynamoDB has neither race. To test *our* concurrency control
-  rather than moto's, moto's write operations run under one lock, which makes each of them
-  atomic as DynamoDB's are. Reads of one item (GetItem) stay unlocked, so the service's
-  read-modify-write (get the product, write it back under a version condition, with the
-  counters in the same transaction) still interleaves freely with other threads' writes: a
-  lost update can only be prevented by the version condition, as in production. Query and
-  Scan are locked too: moto runs them by iterating its item dictionaries, which a concurrent
-  write resizes ("dictionary changed size during iteration"); none of the service's
-  conditional writes is based on one in these paths.
+  rather than moto's, every test runs on the patched moto (chalicelib/local/moto_transactions.py):
+  each backend operation runs under one lock, which makes it atomic as DynamoDB's are, and a
+  cancelled transaction restores only its own items. Only single operations are serialized,
+  so the service's read-modify-write (get the product, write it back under a version
+  condition, with the counters in the same transaction) still interleaves freely with other
+  threads' writes: a lost update can only be prevented by the version condition, as in
+  production.
 * chalice's app object keeps the request being handled in one attribute (`current_request`),
-  shared by every thread; the test makes it thread-local.
+  shared by every thread; the fixture makes it thread-local.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-from chalice import Chalice
-
-from chalicelib.store.models import FacetItem, facet_all_pks, facet_counter_pk, facet_shard_pk, facet_sk
+from chalicelib.store.models import (
+    FacetItem,
+    facet_all_pks,
+    facet_counter_pk,
+    facet_shard_pk,
+    facet_sk,
+    list_counter_sk,
+)
 from tests.api.test_facets_state_machine import (
     BRAND_FILTERS,
     BRANDS,
@@ -49,42 +51,11 @@ from tests.api.test_facets_state_machine import (
     recount,
 )
 from tests.factories import Api
-from tests.support.moto_transactions import item_level_transactions
 
 THREADS = 50
 OPS_PER_THREAD = 6
 # Products written to by many threads at once: most updates and deletes aim at these.
 HOT_PRODUCTS = 8
-
-
-class _ThreadLocalAttribute:
-    """A per-thread instance attribute (a data descriptor wins over the instance __dict__)."""
-
-    def __init__(self) -> None:
-        self.local = threading.local()
-
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        return getattr(self.local, "value", None)
-
-    def __set__(self, obj: object, value: Any) -> None:
-        self.local.value = value
-
-
-@pytest.fixture
-def thread_safe_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # moto's backend is not thread-safe: its writes (and the reads that iterate its item dicts)
-    # run under one lock, and a cancelled transaction restores only its own items, as in
-    # DynamoDB. Single-item reads stay unlocked, so the service's read-modify-write races are
-    # real and only its version conditions and atomic ADDs keep the counts right.
-    monkeypatch.setattr(Chalice, "current_request", _ThreadLocalAttribute(), raising=False)
-    monkeypatch.setattr(Chalice, "lambda_context", _ThreadLocalAttribute(), raising=False)
-    # chalice's test client swaps os.environ for a copy during each request; threads
-    # interleaving those swaps could leave a copy in place: monkeypatch puts the real one back.
-    monkeypatch.setattr(os, "environ", os.environ)
-    with item_level_transactions():
-        yield
 
 
 def facet_fields(rng: random.Random, at_least_one: bool) -> dict[str, Any]:
@@ -119,7 +90,7 @@ def stored_counts(pk: str) -> dict[str, int]:
     return {str(item.sk): int(item.product_count or 0) for item in FacetItem.query(pk) if isinstance(item, FacetItem)}
 
 
-def test_concurrent_product_writes_lose_no_count(api: Api, thread_safe_harness: None) -> None:
+def test_concurrent_product_writes_lose_no_count(api: Api, threaded_client: None) -> None:
     _, owner = api.user()
     member_id, member = api.user()
     org = api.org(owner, "Concurrency")
@@ -168,15 +139,16 @@ def test_concurrent_product_writes_lose_no_count(api: Api, thread_safe_harness: 
             elif roll < 0.9:
                 fields = facet_fields(rng, True)
                 r = api.put(f"/api/v1/products/{target}", fields, token)
-                # 409: the version conflict outlasted the retries; 404: deleted meanwhile.
-                record("update", r.status, {200, 404, 409}, r)
+                # 503 (Busy, with Retry-After): the version conflict outlasted the service's
+                # retries; 404: deleted meanwhile.
+                record("update", r.status, {200, 404, 503}, r)
                 if r.status == 200:
                     for name, value in fields.items():
                         if r.json[name] != value:
                             unexpected.append(f"update answered {name}={r.json[name]!r}, sent {value!r}")
             else:
                 r = api.delete(f"/api/v1/products/{target}", token)
-                record("delete", r.status, {200, 404, 409}, r)
+                record("delete", r.status, {200, 404, 503}, r)
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         for future in [pool.submit(worker, n) for n in range(THREADS)]:
@@ -186,7 +158,7 @@ def test_concurrent_product_writes_lose_no_count(api: Api, thread_safe_harness: 
     assert not unexpected, unexpected[:10]
     assert statuses["update 200"] > 0 and statuses["create 200"] > 0, statuses
 
-    # The truth: every product as it now is (a 409 left it unchanged, so read them all back).
+    # The truth: every product as it now is (a 503 left it unchanged, so read them all back).
     products: list[dict[str, Any]] = []
     for pid in ids:
         r = api.get(f"/api/v1/products/{pid}", api.admin_token)
@@ -199,6 +171,8 @@ def test_concurrent_product_writes_lose_no_count(api: Api, thread_safe_harness: 
     want_scope: Counter[str] = Counter()
     want_shards: dict[str, Counter[str]] = {pk: Counter() for pk in facet_all_pks()}
     for p in products:
+        # The listing's count of the scope's enabled (or disabled) products, beside the facets.
+        want_scope[list_counter_sk(bool(p["enabled"]))] += 1
         for sk in product_counter_sks(p):
             want_scope[sk] += 1
             want_shards[facet_shard_pk(p["id"])][sk] += 1

@@ -12,28 +12,28 @@ what GET /brands/, /brand-collections/ (with and without a brand filter), /seaso
 organization's scope and the superuser's all-scopes view (see `facets_match_recount` for
 which of them each step checks).
 
-Each hypothesis example runs against a fresh moto backend, started in the machine's
-__init__ and stopped in its teardown, so examples never see each other's data.
-FACETS_MAX_EXAMPLES and FACETS_STEPS override the number of examples and steps.
+Each hypothesis example starts on an emptied table and buckets (the session's moto, emptied in
+the machine's __init__), so examples never see each other's data. The number of examples and
+steps comes from the hypothesis profile (tests/support/profiles.py: `ci` by default,
+HYPOTHESIS_PROFILE=deep for more); FACETS_MAX_EXAMPLES and FACETS_STEPS override them.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import hypothesis.strategies as st
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from moto import mock_aws
 
 from tests.factories import Api
-from tests.support.moto_transactions import item_level_transactions
+from tests.support import harness
+from tests.support.profiles import scaled
 
 # Small pools of mixed case, with None, the empty string and whitespace-only strings (which
 # count as "no value") and padded spellings (which count as the stripped value).
@@ -80,12 +80,6 @@ facet_updates = st.fixed_dictionaries(
 ).filter(bool)
 actors = st.sampled_from(["A", "B"])
 facet_creates = st.fixed_dictionaries({}, optional={name: st.sampled_from(v) for name, v in FIELD_VALUES.items()})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def fast_moto() -> Iterator[None]:
-    with item_level_transactions():
-        yield
 
 
 @dataclass
@@ -180,21 +174,12 @@ class Registration:
 class FacetMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self._mock = mock_aws()
-        self._mock.start()
-        try:
-            self._set_up()
-        except BaseException:
-            self._mock.stop()
-            raise
-
-    def _set_up(self) -> None:
         from chalice.test import Client
 
         from app import app
-        from chalicelib.local.resources import create_resources
 
-        create_resources()
+        harness.start()
+        harness.reset_data()
         self.api = Api(Client(app))
         self.admin = self.api.admin_token
         self.users: dict[str, tuple[str, str]] = {"A": self.api.user(), "B": self.api.user()}
@@ -207,9 +192,6 @@ class FacetMachine(RuleBasedStateMachine):
         self.steps = 0
         # The scopes written to since the last check.
         self.touched: set[str] = set()
-
-    def teardown(self) -> None:
-        self._mock.stop()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -474,8 +456,8 @@ class FacetMachine(RuleBasedStateMachine):
 
 
 FacetMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("FACETS_MAX_EXAMPLES", "10")),
-    stateful_step_count=int(os.environ.get("FACETS_STEPS", "30")),
+    max_examples=int(os.environ.get("FACETS_MAX_EXAMPLES", scaled(10))),
+    stateful_step_count=int(os.environ.get("FACETS_STEPS", scaled(30, 50))),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

@@ -17,13 +17,14 @@ The cast of every test (`world`):
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import boto3
@@ -32,6 +33,7 @@ import pytest
 
 from chalicelib.services.security import create_access_token
 from tests.factories import Api, Response, png_b64
+from tests.support import harness
 
 PRODUCTS = "/api/v1/products/"
 ORGS = "/api/v1/organizations/"
@@ -82,8 +84,7 @@ class World:
         return self.api.get(f"{PRODUCTS}{product['id']}", self.token(READER[kind]))
 
 
-@pytest.fixture
-def world(api: Api) -> World:
+def _build_world(api: Api) -> World:
     ids: dict[str, str] = {}
     tokens: dict[str, str] = {}
     for name in ("owner", "member", "org_owner", "other"):
@@ -101,9 +102,38 @@ def world(api: Api) -> World:
     return w
 
 
+@pytest.fixture(scope="module")
+def world_snapshot(_moto: None) -> tuple[list[Any], World]:
+    """The cast and their products, built through the API once per module (its products link
+    their images, so the world is DynamoDB items only)."""
+    from chalice.test import Client
+
+    from app import app
+
+    harness.reset_data()
+    with Client(app) as client:
+        built = _build_world(Api(client))
+    return harness.snapshot(), built
+
+
+@pytest.fixture
+def world(api: Api, world_snapshot: tuple[list[Any], World]) -> World:
+    """Each test gets the world as built (copied back into the emptied table): tests may write."""
+    items, built = world_snapshot
+    harness.restore(items)
+    return replace(
+        built, api=api, tokens=dict(built.tokens), ids=dict(built.ids), products=copy.deepcopy(built.products)
+    )
+
+
+@lru_cache(maxsize=1)
+def s3() -> Any:
+    # One client for the process: the session's moto serves every test (tests/support/harness.py).
+    return boto3.client("s3", region_name="us-east-1")
+
+
 def image_keys() -> set[str]:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=os.environ["IMAGES_BUCKET"])
+    pages = s3().get_paginator("list_objects_v2").paginate(Bucket=os.environ["IMAGES_BUCKET"])
     return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
 
 

@@ -1,88 +1,62 @@
-"""The local stack over real HTTP: `python -m chalicelib.cli local`, then a product's life."""
+"""The local stack over real HTTP: `python -m chalicelib.cli local`, then a product's life, then parallel clients."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
+import threading
+from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from tests.factories import png_b64
+from tests.support.local_stack import LocalStack, listening
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+PASSWORD = "e2e-admin-password"
+CLIENTS = 12
+CREATES_PER_CLIENT = 4
+BRANDS = ["North", "South", "East"]
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[dict[str, str]]:
-    port, moto_port = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"FIRST_SUPERUSER": "admin@example.com", "FIRST_SUPERUSER_PASSWORD": "e2e-admin-password"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.cli", "local", "--port", str(port), "--moto-port", str(moto_port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("READY"):
-            break
-    else:
-        proc.kill()
-    token_lines = [ln for ln in lines if ln.startswith("Authorization: Bearer ")]
-    if not token_lines:
-        proc.kill()
-        pytest.fail("local stack did not start:\n" + "".join(lines[-40:]))
-    yield {"url": f"http://127.0.0.1:{port}/api/v1", "header": token_lines[0].strip(), "moto": str(moto_port)}
-    proc.send_signal(signal.SIGINT)
+def stack() -> Iterator[LocalStack]:
+    local = LocalStack(env={"FIRST_SUPERUSER": "admin@example.com", "FIRST_SUPERUSER_PASSWORD": PASSWORD})
     try:
-        assert proc.wait(timeout=30) == 0
+        local.start()
+        yield local
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0, "chalice local still listens after Ctrl-C"
+        # Whatever happened above: SIGINT as Ctrl-C would, then every process of the tree killed.
+        status = local.stop()
+        left = local.alive()
+    assert status == 0, f"the stack did not stop cleanly on SIGINT (status {status}):\n{local.output()}"
+    assert not left, f"processes left behind: {left}"
+    assert not listening(local.port), "chalice local still listens after Ctrl-C"
+    assert not listening(local.moto_port), "the moto server still listens after Ctrl-C"
 
 
-def test_printed_header_works_and_demo_data_exists(stack: dict[str, str]) -> None:
-    name, _, value = stack["header"].partition(": ")
-    r = requests.get(f"{stack['url']}/products/", headers={name: value}, timeout=30)
+def admin_headers(stack: LocalStack) -> dict[str, str]:
+    login = requests.post(
+        f"{stack.url}/login/access-token",
+        data={"username": "admin@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def test_printed_header_works_and_demo_data_exists(stack: LocalStack) -> None:
+    name, _, value = stack.header.partition(": ")
+    r = requests.get(f"{stack.url}/products/", headers={name: value}, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json()["count"] > 0
 
 
-def test_product_life_over_http(stack: dict[str, str]) -> None:
-    base = stack["url"]
-    login = requests.post(
-        f"{base}/login/access-token",
-        data={"username": "admin@example.com", "password": "e2e-admin-password"},
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+def test_product_life_over_http(stack: LocalStack) -> None:
+    base = stack.url
+    auth = admin_headers(stack)
 
     created = requests.post(
         f"{base}/products/",
@@ -111,3 +85,54 @@ def test_product_life_over_http(stack: dict[str, str]) -> None:
     gone = requests.get(f"{base}/products/{product['id']}", headers=auth, timeout=30)
     assert gone.status_code == 404 and gone.json() == {"detail": "Product not found"}
     assert requests.get(product["cover_image_url"], timeout=30).status_code == 404
+
+
+def test_parallel_clients_in_one_scope(stack: LocalStack) -> None:
+    """12 clients create 48 products in one organization at once: every answer 200, counts exact.
+
+    As a browser does: parallel requests, each client on its own connection. moto's whole-table
+    copy per transaction used to fail such requests with 500s (or 409s from an SDK retry).
+    """
+    auth = admin_headers(stack)
+    org = requests.post(f"{stack.url}/organizations/", json={"name": "Parallel"}, headers=auth, timeout=30)
+    assert org.status_code == 200, org.text
+    org_id = org.json()["id"]
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(n: int) -> list[tuple[int, str, str]]:
+        answers: list[tuple[int, str, str]] = []
+        with requests.Session() as session:
+            session.headers.update(auth)
+            barrier.wait()
+            for i in range(CREATES_PER_CLIENT):
+                brand = BRANDS[(n + i) % len(BRANDS)]
+                body = {"name": f"P{n}-{i}", "brand": brand, "year": 2024 + i % 2, "cover_image": png_b64((n, i, 9))}
+                r = session.post(f"{stack.url}/products/", params={"organization_id": org_id}, json=body, timeout=60)
+                answers.append((r.status_code, brand, r.json().get("id", "") if r.status_code == 200 else r.text))
+        return answers
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        answers = [a for result in pool.map(client, range(CLIENTS)) for a in result]
+
+    assert [a for a in answers if a[0] != 200] == []
+    assert len(answers) == CLIENTS * CREATES_PER_CLIENT
+    created = {a[2] for a in answers}
+    assert len(created) == CLIENTS * CREATES_PER_CLIENT
+
+    listed = requests.get(
+        f"{stack.url}/products/", params={"organization_id": org_id, "limit": 100}, headers=auth, timeout=30
+    )
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["count"] == CLIENTS * CREATES_PER_CLIENT
+    assert {p["id"] for p in listed.json()["data"]} == created
+
+    brands = requests.get(
+        f"{stack.url}/brands/", params={"organization_id": org_id, "with_counts": "true"}, headers=auth, timeout=30
+    )
+    assert brands.status_code == 200, brands.text
+    assert brands.json()["counts"] == dict(Counter(a[1] for a in answers))
+    years = requests.get(
+        f"{stack.url}/years/", params={"organization_id": org_id, "with_counts": "true"}, headers=auth, timeout=30
+    )
+    assert years.status_code == 200, years.text
+    assert {int(k): v for k, v in years.json()["counts"].items()} == {2024: 24, 2025: 24}
