@@ -194,14 +194,7 @@ def _product_values(tag: str, year: int) -> dict[str, Any]:
 def world_snapshot(_moto: None) -> tuple[list[Any], World]:
     """Built through the API once per module (its products link their images, so the world is
     DynamoDB items only); each test gets it copied back into the emptied table."""
-    from chalice.test import Client
-
-    from app import app
-
-    harness.reset_data()
-    with Client(app) as client:
-        built = _build_world(Api(client))
-    return harness.snapshot(), built
+    return harness.build_through_api(_build_world)
 
 
 @pytest.fixture

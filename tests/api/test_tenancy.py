@@ -106,14 +106,7 @@ def _build_world(api: Api) -> World:
 def world_snapshot(_moto: None) -> tuple[list[Any], World]:
     """The cast and their products, built through the API once per module (its products link
     their images, so the world is DynamoDB items only)."""
-    from chalice.test import Client
-
-    from app import app
-
-    harness.reset_data()
-    with Client(app) as client:
-        built = _build_world(Api(client))
-    return harness.snapshot(), built
+    return harness.build_through_api(_build_world)
 
 
 @pytest.fixture

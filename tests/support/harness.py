@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from moto import mock_aws
 
 from chalicelib.local import moto_transactions
+
+if TYPE_CHECKING:
+    from tests.factories import Api
+
+W = TypeVar("W")
 
 _mock: Any = None
 _held = 0
@@ -133,6 +138,20 @@ def snapshot() -> list[Any]:
                 for bucket in backend.buckets.values():
                     assert not bucket.keys, f"snapshot() copies no S3 objects, {bucket.name} has some"
         return [copy.deepcopy(table.items) for table in _app_tables()]
+
+
+def build_through_api(build: Callable[[Api], W]) -> tuple[list[Any], W]:
+    """A module's world built once through the API on an emptied table, and the items it left
+    (for `restore` before each of the module's tests)."""
+    from chalice.test import Client
+
+    from app import app
+    from tests.factories import Api
+
+    reset_data()
+    with Client(app) as client:
+        built = build(Api(client))
+    return snapshot(), built
 
 
 def restore(items: list[Any]) -> None:
