@@ -55,15 +55,32 @@ class StaleWrite(Conflict):
     """A version condition failed: someone wrote the record since it was read."""
 
 
-class Busy(DomainError):
-    """DynamoDB refused the write for now (a conflicting transaction, throttling) and the
-    retries ran out: a 503 the client may retry after `retry_after` seconds."""
+class Unavailable(DomainError):
+    """A 503 the client may retry after `retry_after` seconds."""
 
     status_code = 503
 
-    def __init__(self, detail: str = "The service is busy; retry shortly", retry_after: int = 1) -> None:
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class Busy(Unavailable):
+    """DynamoDB refused the write for now (a conflicting transaction, throttling): nothing was
+    written, and the write may be retried (store.retry does)."""
+
+    def __init__(self, detail: str = "The service is busy; retry shortly", retry_after: int = 1) -> None:
+        super().__init__(detail, retry_after)
+
+
+class OutcomeUnknown(Unavailable):
+    """DynamoDB failed without saying whether the write applied (an internal error once the SDK's
+    own retries, same request and token, ran out): never retried as a new write."""
+
+    def __init__(
+        self, detail: str = "The write may not have completed; read the resource before retrying", retry_after: int = 1
+    ) -> None:
+        super().__init__(detail, retry_after)
 
 
 class InvalidInput(DomainError):

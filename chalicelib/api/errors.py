@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Response
 from pydantic import BaseModel
 
-from chalicelib.errors import Busy, DomainError, NotAuthenticated
+from chalicelib.errors import DomainError, NotAuthenticated, Unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -32,7 +32,7 @@ def error_response(error: DomainError) -> Response:
     headers = dict(JSON_HEADERS)
     if isinstance(error, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, Busy):
+    if isinstance(error, Unavailable):
         headers["Retry-After"] = str(error.retry_after)
     return Response(
         body=json.dumps({"detail": error.detail}, default=str), status_code=error.status_code, headers=headers

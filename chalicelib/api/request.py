@@ -66,31 +66,49 @@ def _too_deep() -> InvalidInput:
     )
 
 
-def _depth_exceeds(data: Any, limit: int) -> bool:
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_document(data: Any, limit: int) -> None:
+    """Refuse what json.loads accepts but nothing downstream can store or send back: nesting
+    deeper than `limit`, and strings with lone surrogates ("\\ud800", not UTF-8)."""
     # Iterative: a recursive walk would hit the very recursion limit this guards against.
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        if isinstance(value, str):
+            if _unencodable(value):
+                raise InvalidInput.single(["body", 0], "JSON string is not valid Unicode", {}, "json_invalid")
+            continue
         if isinstance(value, dict):
-            children: Any = value.values()
+            children: list[Any] = [*value.keys(), *value.values()]
         elif isinstance(value, list):
             children = value
         else:
             continue
         if depth > limit:
-            return True
+            raise _too_deep()
         stack.extend((child, depth + 1) for child in children)
-    return False
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259); Python's parser accepts them by default.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _load_json(raw: bytes | str) -> Any:
-    """json.loads, with a document nested deeper than MAX_JSON_DEPTH refused as a 422."""
+    """json.loads, with a document nested deeper than MAX_JSON_DEPTH, NaN or Infinity, or an
+    invalid string refused as a 422."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant)
     except RecursionError as exc:
         raise _too_deep() from exc
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
-        raise _too_deep()
+    _check_document(data, MAX_JSON_DEPTH)
     return data
 
 

@@ -156,12 +156,12 @@ class ProductService:
             is_filler_explicit=data.is_filler is not None,
             shot_status=ProductShootingStatus.NOT_STARTED.value,
         )
-        self._store_objects(plan)
         try:
+            self._store_objects(plan)
             # The product is built once: a retry sends the same records again.
             with_retries(lambda: self._save(item, plan, {}), retry_on=(Busy,))
         except Exception:
-            self.images.delete([m.key for m in plan.new_items])
+            self._discard_uploads(product_id, [plan])
             raise
         self._after_save(item, plan, {})
         return item
@@ -219,8 +219,7 @@ class ProductService:
         try:
             item, removed = with_retries(attempt)
         except Exception:
-            for plan in plans:
-                self.images.delete([m.key for m in plan.new_items])
+            self._discard_uploads(product_id, plans)
             raise
         self._after_save(item, plans[0], removed)
         return item
@@ -324,6 +323,16 @@ class ProductService:
             self.images.copy(source, target)
         plan.uploads.clear()
         plan.copies.clear()
+
+    def _discard_uploads(self, product_id: str, plans: list[MediaPlan]) -> None:
+        """Delete the objects a failed write uploaded, except those the stored product names:
+        a write whose outcome DynamoDB did not report may have applied."""
+        new_items = [m for plan in plans for m in plan.new_items]
+        if not new_items:
+            return
+        stored = self.products.get(product_id)
+        kept = set(stored.media_ids) if stored is not None else set()
+        self.images.delete([m.key for m in new_items if m.id not in kept])
 
     def _save(self, item: ProductItem, plan: MediaPlan, removed: dict[str, dict[str, Any]]) -> None:
         kept = set(item.media_ids)

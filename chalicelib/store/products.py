@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chalicelib.errors import Conflict, StaleWrite
+from pynamodb.exceptions import PynamoDBException, UpdateError
+
+from chalicelib.errors import Busy, Conflict, OutcomeUnknown, StaleWrite
 from chalicelib.store.facets import (
     MAX_COUNTER_UPDATES,
     CounterKey,
@@ -29,7 +32,15 @@ from chalicelib.store.models import (
     list_partition,
     product_scope,
 )
-from chalicelib.store.table import MAX_TRANSACTION_ITEMS, get_item, transaction
+from chalicelib.store.table import (
+    MAX_TRANSACTION_ITEMS,
+    RETRYABLE_ERRORS,
+    UNKNOWN_OUTCOME_ERRORS,
+    get_item,
+    transaction,
+)
+
+logger = logging.getLogger(__name__)
 
 _BATCH_GET_LIMIT = 100
 _STALE = "The product was changed by another request; retry"
@@ -135,18 +146,28 @@ class ProductRepository:
                     ProductItem.attention_sk.set(product.attention_sk),
                 ]
             )
-        except Exception as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        except UpdateError as exc:
+            code = exc.cause_response_code
+            if code == "ConditionalCheckFailedException":
                 raise StaleWrite(_STALE) from exc
+            if code in RETRYABLE_ERRORS:
+                raise Busy() from exc
+            if code in UNKNOWN_OUTCOME_ERRORS:
+                raise OutcomeUnknown() from exc
             raise
 
     @staticmethod
     def _delete_media_records(media_ids: Sequence[str]) -> None:
+        """Records no product names any more: garbage, so a failure here fails nothing (the
+        product is committed; a leftover record only points at a deleted object)."""
         if not media_ids:
             return
-        with MediaItem.batch_write() as batch:
-            for media_id in media_ids:
-                batch.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"))
+        try:
+            with MediaItem.batch_write() as batch:
+                for media_id in media_ids:
+                    batch.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"))
+        except PynamoDBException:
+            logger.warning("replaced media records left behind", extra={"media_ids": list(media_ids)}, exc_info=True)
 
     # -- listings ----------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import get_settings
-from chalicelib.errors import Busy, Conflict
+from chalicelib.errors import Busy, Conflict, OutcomeUnknown
 from chalicelib.store.models import TableItem, bind_table
 
 # DynamoDB's limits, budgeted before writing (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
@@ -36,14 +36,15 @@ RETRYABLE_REASONS = frozenset(
 )
 RETRYABLE_ERRORS = frozenset(
     {
-        "TransactionInProgressException",
         "TransactionConflictException",
         "ThrottlingException",
         "ProvisionedThroughputExceededException",
         "RequestLimitExceeded",
-        "InternalServerError",
     }
 )
+# Errors after which the write may or may not have applied. botocore has already resent the same
+# request (same token) for these; a new attempt would be a new write, so they are not retried.
+UNKNOWN_OUTCOME_ERRORS = frozenset({"InternalServerError", "TransactionInProgressException"})
 
 Key = tuple[str, str]
 
@@ -111,6 +112,8 @@ def classify(exc: TransactWriteError, keys: list[Key], conflict_detail: str) -> 
         return Conflict(conflict_detail, failed_keys=failed)
     if any(code in RETRYABLE_REASONS for code in codes) or exc.cause_response_code in RETRYABLE_ERRORS:
         return Busy()
+    if exc.cause_response_code in UNKNOWN_OUTCOME_ERRORS:
+        return OutcomeUnknown()
     return exc
 
 

@@ -67,3 +67,23 @@ def test_malformed_json_keeps_its_own_error(api: Api) -> None:
     [error] = r.json["detail"]
     assert error["type"] == "json_invalid"
     assert error["msg"] == "JSON decode error"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"name": "Tee", "cover_image": "https://e.com/a.jpg", "brand_metadata": {"k": "\\ud800"}}',
+        '{"name": "Tee", "cover_image": "https://e.com/a.jpg", "brand_metadata": {"\\udfff": 1}}',
+        '{"name": "Tee", "cover_image": "https://e.com/a.jpg", "brand_metadata": {"k": NaN}}',
+        '{"name": "Tee", "cover_image": "https://e.com/a.jpg", "brand_metadata": {"k": -Infinity}}',
+    ],
+)
+def test_json_python_accepts_but_nothing_can_store_is_a_422(api: Api, raw: str) -> None:
+    """Lone surrogates are not UTF-8 and NaN/Infinity are not JSON: refused before they reach
+    a stored product that every later read would fail to render."""
+    _, token = api.user()
+    r = api.post("/api/v1/products/", token=token, raw=raw)
+    assert r.status == 422, r
+    assert r.json["detail"][0]["type"] == "json_invalid"
+    listed = api.get("/api/v1/products/", token)
+    assert listed.status == 200 and listed.json["count"] == 0

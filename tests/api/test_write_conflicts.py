@@ -14,9 +14,12 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from chalicelib.store import retry
-from tests.factories import Api
+from tests.factories import Api, png_b64
 
 Reasons = list[str]
+_APPLY_THEN_FAIL = ClientError(
+    {"Error": {"Code": "InternalServerError", "Message": "Internal server error"}}, "TransactWriteItems"
+)
 
 
 class TransactStub:
@@ -42,6 +45,10 @@ class TransactStub:
 
         self.queue += [error] * times
 
+    def fail_after_commit(self) -> None:
+        """The transaction applies, then the answer is an internal error (outcome unknown)."""
+        self.queue.append(lambda params: _APPLY_THEN_FAIL)
+
     def throttle(self, times: int = 1) -> None:
         def error(params: dict[str, Any]) -> ClientError:
             return ClientError(
@@ -61,7 +68,10 @@ def transact(monkeypatch: pytest.MonkeyPatch) -> Iterator[TransactStub]:
         if operation == "TransactWriteItems":
             stub.calls.append(params)
             if stub.queue:
-                raise stub.queue.pop(0)(params)
+                error = stub.queue.pop(0)(params)
+                if error is _APPLY_THEN_FAIL:
+                    original(self, operation, params)
+                raise error
         return original(self, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", fake)
@@ -175,3 +185,30 @@ def test_every_transaction_carries_a_fresh_client_request_token(api: Api, transa
     assert api.delete(f"/api/v1/products/{product['id']}", token).status == 200
     tokens = [call.get("ClientRequestToken") for call in transact.calls]
     assert all(tokens) and len(set(tokens)) == len(tokens), tokens
+
+
+def test_an_unknown_outcome_is_a_503_not_retried_and_keeps_a_committed_products_images(
+    api: Api, transact: TransactStub
+) -> None:
+    from chalicelib.config import get_settings
+    from chalicelib.store.blobs import _s3
+
+    _, token = api.user()
+    transact.reset()
+    transact.fail_after_commit()
+    r = api.post("/api/v1/products/", {"name": "Tee", "cover_image": png_b64()}, token)
+    assert r.status == 503 and r.headers.get("Retry-After") == "1", r
+    # Not resent as a new write: that could apply twice, or fail its own condition.
+    assert len(transact.calls) == 1
+    # The write did apply: the product is listed and its image is still in the bucket.
+    (product,) = api.get("/api/v1/products/", token).json["data"]
+    key = get_settings().media_key_from_url(product["cover_image_url"])
+    assert key and _s3().head_object(Bucket=get_settings().images_bucket, Key=key)
+
+    transact.fail_after_commit()
+    r = api.put(f"/api/v1/products/{product['id']}", {"cover_image": png_b64((1, 2, 3))}, token)
+    assert r.status == 503, r
+    updated = api.get(f"/api/v1/products/{product['id']}", token).json
+    assert updated["cover_image_url"] != product["cover_image_url"]
+    key = get_settings().media_key_from_url(updated["cover_image_url"])
+    assert key and _s3().head_object(Bucket=get_settings().images_bucket, Key=key)
