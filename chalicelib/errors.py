@@ -94,3 +94,18 @@ class InvalidInput(DomainError):
     @classmethod
     def single(cls, loc: list[str | int], msg: str, input_value: Any, type_: str = "value_error") -> InvalidInput:
         return cls([{"type": type_, "loc": loc, "msg": msg, "input": input_value}])
+
+
+class InvalidField(DomainError):
+    """Bad input found by a service or a worker. `loc` is a path inside the input (["name"],
+    ["reference_images", 3]), with no HTTP location: the API layer places it (`api.errors`),
+    a worker reports it as it is."""
+
+    status_code = 422
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+
+    @classmethod
+    def single(cls, loc: list[str | int], msg: str, input_value: Any, type_: str = "value_error") -> InvalidField:
+        return cls([{"type": type_, "loc": loc, "msg": msg, "input": input_value}])

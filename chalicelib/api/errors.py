@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Response
 from pydantic import BaseModel
 
-from chalicelib.errors import DomainError, NotAuthenticated, Unavailable
+from chalicelib.errors import DomainError, InvalidField, NotAuthenticated, Unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -34,9 +34,11 @@ def error_response(error: DomainError) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, Unavailable):
         headers["Retry-After"] = str(error.retry_after)
-    return Response(
-        body=json.dumps({"detail": error.detail}, default=str), status_code=error.status_code, headers=headers
-    )
+    detail = error.detail
+    if isinstance(error, InvalidField):
+        # A service names fields of the input; on HTTP the input is the request body.
+        detail = [{**entry, "loc": ["body", *entry["loc"]]} for entry in error.detail]
+    return Response(body=json.dumps({"detail": detail}, default=str), status_code=error.status_code, headers=headers)
 
 
 def render(model: BaseModel | dict[str, Any], status_code: int = 200) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from chalicelib.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.errors import Forbidden, InvalidField, NotFound
 from chalicelib.store.models import MembershipItem, ProductItem, UserItem
 from chalicelib.store.organizations import OrganizationRepository
 
@@ -51,9 +51,7 @@ class Caller:
         where the caller must be a member; None for a personal record."""
         body_org = str(body_value) if body_value else None
         if body_org and query_org and body_org != query_org:
-            raise InvalidInput.single(
-                ["body", "organization_id"], "Must match the organization_id query parameter", body_org
-            )
+            raise InvalidField.single(["organization_id"], "Must match the organization_id query parameter", body_org)
         org_id = body_org or query_org
         if org_id:
             self.require_member(org_id)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import InvalidField
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.products import MAX_URL_LENGTH, MediaInput, MediaResourcePublic
 from chalicelib.store.blobs import product_image_key
@@ -52,7 +52,7 @@ def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
 
     settings = get_settings()
     if len(data) > settings.max_image_bytes:
-        raise InvalidInput.single(loc, f"Image is larger than {settings.max_image_bytes} bytes", None)
+        raise InvalidField.single(loc, f"Image is larger than {settings.max_image_bytes} bytes", None)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -60,13 +60,13 @@ def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
                 fmt = probe.format or ""
                 width, height = probe.size
                 if width * height > settings.max_image_pixels:
-                    raise InvalidInput.single(loc, "Image has too many pixels", None)
+                    raise InvalidField.single(loc, "Image has too many pixels", None)
                 probe.verify()
             with Image.open(io.BytesIO(data)) as img:
                 mode = img.mode
                 img.draft("RGB", (64, 64))
                 pixel = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
-    except InvalidInput:
+    except InvalidField:
         raise
     except (
         UnidentifiedImageError,
@@ -76,9 +76,9 @@ def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise InvalidInput.single(loc, f"Not a valid image: {exc.__class__.__name__}", None) from exc
+        raise InvalidField.single(loc, f"Not a valid image: {exc.__class__.__name__}", None) from exc
     if fmt not in _FORMATS:
-        raise InvalidInput.single(loc, f"Unsupported image format {fmt or 'unknown'}; use JPEG, PNG, WEBP or GIF", None)
+        raise InvalidField.single(loc, f"Unsupported image format {fmt or 'unknown'}; use JPEG, PNG, WEBP or GIF", None)
     extension, content_type = _FORMATS[fmt]
     r, g, b = pixel if isinstance(pixel, tuple) else (0, 0, 0)
     return InspectedImage(data, extension, content_type, width, height, mode, f"#{r:02x}{g:02x}{b:02x}")
@@ -93,7 +93,7 @@ def decode_image_string(value: str, loc: list[str | int]) -> bytes | None:
     try:
         return base64.b64decode("".join(payload.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput.single(
+        raise InvalidField.single(
             loc, "Image must be an http(s) URL, a base64 string, a data URL or a MediaInput", value[:100]
         ) from exc
 
@@ -137,9 +137,9 @@ class MediaResolver:
 
     def _from_url(self, url: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
         if not url.startswith(("http://", "https://")):
-            raise InvalidInput.single(loc, "URL must start with http:// or https://", url[:100])
+            raise InvalidField.single(loc, "URL must start with http:// or https://", url[:100])
         if len(url) > MAX_URL_LENGTH:
-            raise InvalidInput.single(
+            raise InvalidField.single(
                 loc, f"URL should have at most {MAX_URL_LENGTH} characters", url[:100], "string_too_long"
             )
         key = get_settings().media_key_from_url(url)
@@ -152,7 +152,7 @@ class MediaResolver:
     def _from_media(self, media_id: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
         source = self._lookup(media_id)
         if source is None or not self._can_use(source):
-            raise InvalidInput.single(loc, "Media resource not found", media_id, "media_not_found")
+            raise InvalidField.single(loc, "Media resource not found", media_id, "media_not_found")
         public = dict(source.public)
         if source.product_id == self.plan.product_id:
             if overrides:

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.errors import Busy, Forbidden, InvalidInput, NotFound
+from chalicelib.errors import Busy, Forbidden, InvalidField, NotFound
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ProductGender, ProductShootingStatus
 from chalicelib.schemas.products import (
@@ -172,7 +172,7 @@ class ProductService:
         sent = data.model_fields_set
         for name in _NOT_NULLABLE:
             if name in sent and getattr(data, name) is None:
-                raise InvalidInput.single(["body", name], "Field cannot be null", None, "not_nullable")
+                raise InvalidField.single([name], "Field cannot be null", None, "not_nullable")
         self._check_image_counts(data)
         image_fields = {"cover_image", "back_image", "reference_images", "data_images"} & sent
         plans: list[MediaPlan] = []
@@ -278,7 +278,7 @@ class ProductService:
         ):
             values = getattr(data, name)
             if values is not None and len(values) > limit:
-                raise InvalidInput.single(["body", name], f"At most {limit} images", len(values), "too_long")
+                raise InvalidField.single([name], f"At most {limit} images", len(values), "too_long")
 
     def _resolver(self, caller: Caller, plan: MediaPlan) -> MediaResolver:
         def can_use(media: MediaItem) -> bool:
@@ -299,19 +299,18 @@ class ProductService:
         for single in ("cover_image", "back_image"):
             if single in images:
                 value: str | MediaInput | None = images[single]
-                resolved = resolver.resolve(value, ["body", single]) if value is not None else None
+                resolved = resolver.resolve(value, [single]) if value is not None else None
                 doc[f"{single}_url"] = resolved.url if resolved else None
                 doc[f"{single}_media"] = resolved.media if resolved else None
         if "reference_images" in images:
             refs = [
-                resolver.resolve(v, ["body", "reference_images", i])
-                for i, v in enumerate(images["reference_images"] or [])
+                resolver.resolve(v, ["reference_images", i]) for i, v in enumerate(images["reference_images"] or [])
             ]
             doc["reference_images"] = [r.url for r in refs]
             media = [r.media for r in refs if r.media]
             doc["reference_images_media"] = media or None
         if "data_images" in images:
-            data = [resolver.resolve(v, ["body", "data_images", i]) for i, v in enumerate(images["data_images"] or [])]
+            data = [resolver.resolve(v, ["data_images", i]) for i, v in enumerate(images["data_images"] or [])]
             doc["data_image_urls"] = [r.url for r in data]
             doc["data_images_media"] = [r.media for r in data if r.media] or None
 
@@ -338,8 +337,8 @@ class ProductService:
         kept = set(item.media_ids)
         new_items = [m for m in plan.new_items if m.id in kept]
         if len(new_items) > MAX_NEW_MEDIA:
-            raise InvalidInput.single(
-                ["body", "reference_images"],
+            raise InvalidField.single(
+                ["reference_images"],
                 f"At most {MAX_NEW_MEDIA} new images in one request",
                 len(new_items),
                 "too_long",
@@ -348,8 +347,8 @@ class ProductService:
             self.products.save(item, new_media=new_items, removed_media_ids=sorted(removed))
         except ItemTooLarge as exc:
             field = _INPUT_FIELD.get(exc.field or "", exc.field or "")
-            raise InvalidInput.single(
-                ["body", field] if field else ["body"],
+            raise InvalidField.single(
+                [field] if field else [],
                 f"The product would take {exc.size} bytes as stored, over the {MAX_ITEM_BYTES}-byte limit;"
                 f" {field or 'its largest field'} takes {exc.field_size}",
                 None,
