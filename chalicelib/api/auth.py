@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
 from chalicelib.api.request import form_body, json_body
@@ -19,7 +20,7 @@ ANY_CONTENT = ["*/*"]
 @api_view
 def login() -> Response:
     form = form_body(bp.current_request, LoginForm)
-    token = deps.users().authenticate(form.username, form.password)
+    token = wiring.users().authenticate(form.username, form.password)
     return render(Token(access_token=token))
 
 
@@ -28,7 +29,7 @@ def login() -> Response:
 def create_user() -> Response:
     caller = deps.caller(bp.current_request)
     data = json_body(bp.current_request, UserCreate)
-    return render(to_public(deps.users().create(data, caller.user)))
+    return render(to_public(wiring.users().create(data, caller.user)))
 
 
 @bp.route("/users/me", methods=["GET"], content_types=ANY_CONTENT)

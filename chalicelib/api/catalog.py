@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from chalice.app import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
 from chalicelib.api.request import json_body, path_uuid, query
@@ -43,7 +44,7 @@ def _facet_list(
     caller = deps.caller(bp.current_request)
     q = query(bp.current_request, query_model)
     brand = q.brand if isinstance(q, CollectionFacetQuery) else None
-    rows = deps.catalog().values(caller, facet, _org(q), brand=brand)
+    rows = wiring.catalog().values(caller, facet, _org(q), brand=brand)
     body: dict[str, object] = {"data": [to_value(r.value) for r in rows], "count": len(rows)}
     if q.with_counts:
         body["counts"] = {r.value: r.count for r in rows}
@@ -62,14 +63,14 @@ def create_brand() -> Response:
     caller = deps.caller(bp.current_request)
     q = query(bp.current_request, OrganizationQuery)
     data = json_body(bp.current_request, BrandCreate)
-    return render(brand_public(deps.catalog().create_brand(caller, data, _org(q))))
+    return render(brand_public(wiring.catalog().create_brand(caller, data, _org(q))))
 
 
 @bp.route("/brands/{id}", methods=["GET"], content_types=ANY_CONTENT)
 @api_view
 def read_brand(id: str) -> Response:
     caller = deps.caller(bp.current_request)
-    return render(brand_public(deps.catalog().get_brand(caller, path_uuid("id", id))))
+    return render(brand_public(wiring.catalog().get_brand(caller, path_uuid("id", id))))
 
 
 @bp.route("/brands/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
@@ -78,7 +79,7 @@ def update_brand(id: str) -> Response:
     caller = deps.caller(bp.current_request)
     brand_id = path_uuid("id", id)
     data = json_body(bp.current_request, BrandUpdate)
-    return render(brand_public(deps.catalog().update_brand(caller, brand_id, data)))
+    return render(brand_public(wiring.catalog().update_brand(caller, brand_id, data)))
 
 
 @bp.route("/brand-collections/", methods=["GET"], content_types=ANY_CONTENT)
@@ -93,7 +94,7 @@ def create_brand_collection() -> Response:
     caller = deps.caller(bp.current_request)
     q = query(bp.current_request, OrganizationQuery)
     data = json_body(bp.current_request, BrandCollectionCreate)
-    return render(collection_public(deps.catalog().create_collection(caller, data, _org(q))))
+    return render(collection_public(wiring.catalog().create_collection(caller, data, _org(q))))
 
 
 @bp.route("/seasons/", methods=["GET"], content_types=ANY_CONTENT)

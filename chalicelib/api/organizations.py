@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
 from chalicelib.api.request import json_body, path_uuid, query
@@ -21,7 +22,7 @@ ANY_CONTENT = ["*/*"]
 def create_organization() -> Response:
     caller = deps.caller(bp.current_request)
     data = json_body(bp.current_request, OrganizationCreate)
-    return render(to_public(deps.organizations().create(caller, data)))
+    return render(to_public(wiring.organizations().create(caller, data)))
 
 
 @bp.route("/organizations/", methods=["GET"], content_types=ANY_CONTENT)
@@ -29,7 +30,7 @@ def create_organization() -> Response:
 def list_organizations() -> Response:
     caller = deps.caller(bp.current_request)
     page = query(bp.current_request, PageQuery)
-    orgs, count = deps.organizations().page(caller, page.skip, page.limit)
+    orgs, count = wiring.organizations().page(caller, page.skip, page.limit)
     return render(OrganizationsPublic(data=[to_public(o) for o in orgs], count=count))
 
 
@@ -39,7 +40,7 @@ def add_member(org_id: str) -> Response:
     caller = deps.caller(bp.current_request)
     org = path_uuid("org_id", org_id)
     data = json_body(bp.current_request, MemberAdd)
-    member, user = deps.organizations().add_member(caller, org, data)
+    member, user = wiring.organizations().add_member(caller, org, data)
     return render(member_public(member, user))
 
 
@@ -47,5 +48,5 @@ def add_member(org_id: str) -> Response:
 @api_view
 def remove_member(org_id: str, user_id: str) -> Response:
     caller = deps.caller(bp.current_request)
-    deps.organizations().remove_member(caller, path_uuid("org_id", org_id), path_uuid("user_id", user_id))
+    wiring.organizations().remove_member(caller, path_uuid("org_id", org_id), path_uuid("user_id", user_id))
     return render(Message(message="Member removed successfully"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
 from chalicelib.api.request import json_body, path_uuid, query
@@ -35,7 +36,7 @@ def create_product() -> Response:
     q = query(request, CreateQuery)
     data = json_body(request, ProductCreate)
     # Captioning arrives with its own issue: `sync_captioning` is accepted and has no effect yet.
-    item = deps.products().create(caller, data, organization_id=_org(q), mode=q.mode)
+    item = wiring.products().create(caller, data, organization_id=_org(q), mode=q.mode)
     return render(to_public(item))
 
 
@@ -45,7 +46,7 @@ def list_products() -> Response:
     request = bp.current_request
     caller = deps.caller(request)
     q = query(request, ProductListQuery, multi=("brand_collection", "shot_statuses"))
-    return render(deps.listing().list(caller, q))
+    return render(wiring.listing().list(caller, q))
 
 
 @bp.route("/products/{id}", methods=["GET"], content_types=ANY_CONTENT)
@@ -55,7 +56,7 @@ def read_product(id: str) -> Response:
     caller = deps.caller(request)
     product_id = path_uuid("id", id)
     q = query(request, OrganizationQuery)
-    return render(to_public(deps.products().get(caller, product_id, _org(q))))
+    return render(to_public(wiring.products().get(caller, product_id, _org(q))))
 
 
 @bp.route("/products/{id}", methods=["PUT", "PATCH"], content_types=ANY_CONTENT)
@@ -66,7 +67,7 @@ def update_product(id: str) -> Response:
     product_id = path_uuid("id", id)
     q = query(request, OrganizationQuery)
     data = json_body(request, ProductUpdate)
-    return render(to_public(deps.products().update(caller, product_id, data, _org(q))))
+    return render(to_public(wiring.products().update(caller, product_id, data, _org(q))))
 
 
 @bp.route("/products/{id}", methods=["DELETE"], content_types=ANY_CONTENT)
@@ -76,7 +77,7 @@ def delete_product(id: str) -> Response:
     caller = deps.caller(request)
     product_id = path_uuid("id", id)
     q = query(request, OrganizationQuery)
-    deps.products().delete(caller, product_id, _org(q))
+    wiring.products().delete(caller, product_id, _org(q))
     return render(Message(message="Product deleted successfully"))
 
 
@@ -87,4 +88,4 @@ def set_archived(id: str) -> Response:
     caller = deps.caller(request)
     product_id = path_uuid("id", id)
     q = query(request, ArchivedQuery)
-    return render(to_public(deps.products().set_archived(caller, product_id, q.archived, _org(q))))
+    return render(to_public(wiring.products().set_archived(caller, product_id, q.archived, _org(q))))

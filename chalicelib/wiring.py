@@ -1,0 +1,60 @@
+"""The services, built once per process (lazily: nothing at import), for routes and workers alike.
+
+Each factory imports its service module on first use, so importing this module does not load
+every service with its store and schemas: a cold start loads the ones its entry point needs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.services.catalog import CatalogService
+    from chalicelib.services.listing import ProductListing
+    from chalicelib.services.organizations import OrganizationService
+    from chalicelib.services.products import ProductService
+    from chalicelib.services.users import UserService
+    from chalicelib.store.organizations import OrganizationRepository
+
+
+@lru_cache(maxsize=1)
+def users() -> UserService:
+    from chalicelib.services.users import UserService
+
+    return UserService()
+
+
+@lru_cache(maxsize=1)
+def organizations() -> OrganizationService:
+    from chalicelib.services.organizations import OrganizationService
+
+    return OrganizationService()
+
+
+@lru_cache(maxsize=1)
+def products() -> ProductService:
+    from chalicelib.services.products import ProductService
+
+    return ProductService()
+
+
+@lru_cache(maxsize=1)
+def catalog() -> CatalogService:
+    from chalicelib.services.catalog import CatalogService
+
+    return CatalogService()
+
+
+@lru_cache(maxsize=1)
+def listing() -> ProductListing:
+    from chalicelib.services.listing import ProductListing
+
+    return ProductListing()
+
+
+@lru_cache(maxsize=1)
+def org_repository() -> OrganizationRepository:
+    from chalicelib.store.organizations import OrganizationRepository
+
+    return OrganizationRepository()
