@@ -186,6 +186,10 @@ def _idempotent_handler(original: Callable[[DynamoHandler], Any]) -> Callable[[D
     return patched
 
 
+# The marker of a patched method that the class inherited (uninstall deletes the override).
+_INHERITED = object()
+
+
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     return object.__new__(cls)
 
@@ -209,10 +213,13 @@ def install() -> None:
             (DynamoDBBackend, "transact_write_items", _transact_write_items),
             (DynamoHandler, "transact_write_items", _idempotent_handler),
             *((DynamoDBBackend, name, _locked) for name in _SERIALIZED),
+            # A whole DynamoDB request, answer included: moto renders items to JSON after the
+            # backend returns, while a concurrent update_item may change them in place.
+            (DynamoHandler, "call_action", _locked),
         ]
         for owner, name, wrap in patches:
-            _originals[(owner, name)] = owner.__dict__[name]
-            setattr(owner, name, wrap(owner.__dict__[name]))
+            _originals[(owner, name)] = owner.__dict__.get(name, _INHERITED)
+            setattr(owner, name, wrap(getattr(owner, name)))
         _originals[(BaseModel, "__new__")] = BaseModel.__dict__["__new__"]
         BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
         # moto's models module calls copy.deepcopy(table); only that name is swapped.
@@ -230,7 +237,10 @@ def uninstall() -> None:
             return
         vars(dynamodb_models)["copy"] = _module_copy
         for (owner, name), method in _originals.items():
-            setattr(owner, name, method)
+            if method is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, method)
         _originals.clear()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -9,10 +10,15 @@ import boto3
 
 from chalicelib.config import get_settings
 
+# boto3's default session is not thread-safe while it builds a client: the local stack's
+# threaded server may ask for the first client from several requests at once.
+_CLIENT_LOCK = threading.Lock()
+
 
 @lru_cache(maxsize=1)
 def _s3() -> Any:
-    return boto3.client("s3", region_name=get_settings().aws_region)
+    with _CLIENT_LOCK:
+        return boto3.client("s3", region_name=get_settings().aws_region)
 
 
 def product_image_key(product_id: str, media_id: str, extension: str) -> str:
