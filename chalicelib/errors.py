@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 
 class DomainError(Exception):
@@ -83,7 +83,7 @@ class OutcomeUnknown(Unavailable):
         super().__init__(detail, retry_after)
 
 
-class InvalidInput(DomainError):
+class _FieldErrors(DomainError):
     """A 422 with pydantic-style error entries: [{type, loc, msg, input}]."""
 
     status_code = 422
@@ -92,20 +92,15 @@ class InvalidInput(DomainError):
         super().__init__(errors)
 
     @classmethod
-    def single(cls, loc: list[str | int], msg: str, input_value: Any, type_: str = "value_error") -> InvalidInput:
+    def single(cls, loc: list[str | int], msg: str, input_value: Any, type_: str = "value_error") -> Self:
         return cls([{"type": type_, "loc": loc, "msg": msg, "input": input_value}])
 
 
-class InvalidField(DomainError):
+class InvalidInput(_FieldErrors):
+    """Bad input found while reading a request: `loc` starts with body, query or path."""
+
+
+class InvalidField(_FieldErrors):
     """Bad input found by a service or a worker. `loc` is a path inside the input (["name"],
     ["reference_images", 3]), with no HTTP location: the API layer places it (`api.errors`),
     a worker reports it as it is."""
-
-    status_code = 422
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(errors)
-
-    @classmethod
-    def single(cls, loc: list[str | int], msg: str, input_value: Any, type_: str = "value_error") -> InvalidField:
-        return cls([{"type": type_, "loc": loc, "msg": msg, "input": input_value}])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
-from chalicelib.errors import Busy, Conflict, OutcomeUnknown, StaleWrite
+from chalicelib.errors import Conflict, StaleWrite
 from chalicelib.store.facets import (
     MAX_COUNTER_UPDATES,
     CounterKey,
@@ -32,13 +33,7 @@ from chalicelib.store.models import (
     list_partition,
     product_scope,
 )
-from chalicelib.store.table import (
-    MAX_TRANSACTION_ITEMS,
-    RETRYABLE_ERRORS,
-    UNKNOWN_OUTCOME_ERRORS,
-    get_item,
-    transaction,
-)
+from chalicelib.store.table import MAX_TRANSACTION_ITEMS, Transaction, get_item, transaction, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +51,19 @@ PageOrder = Literal["created", "updated", "attention"]
 class Page:
     products: list[ProductItem]
     count: int
+
+
+@contextmanager
+def _product_transaction(product: ProductItem) -> Iterator[Transaction]:
+    """A transaction in which a failed condition on the product itself is a StaleWrite (the
+    caller re-reads and retries); any other failure is mapped as `transaction` maps it."""
+    try:
+        with transaction(_STALE) as tx:
+            yield tx
+    except Conflict as exc:
+        if (product.pk, product.sk) in exc.failed_keys:
+            raise StaleWrite(_STALE, exc.failed_keys) from exc
+        raise
 
 
 class ProductRepository:
@@ -81,28 +89,20 @@ class ProductRepository:
         existing = product.version is not None
         # Planned before refresh_keys(): the counters move from the stored keys.
         counters = plan_product_counters(product if existing else None, product)
-        if 1 + len(counters) + len(new_media) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"{len(new_media)} new media records do not fit one transaction")
         removed = sorted(removed_media_ids)
         # Records of removed media are garbage once the product stops naming them: when they
         # would not fit the transaction, they are deleted right after it.
         deferred = removed if 1 + len(counters) + len(new_media) + len(removed) > MAX_TRANSACTION_ITEMS else []
         product.refresh_keys()
         check_item_size(product, product.doc)
-        product_key = (product.pk, product.sk)
-        try:
-            with transaction(_STALE) as tx:
-                tx.save(product)
-                decremented = apply_counters(tx, counters, product.updated_at)
-                for media in new_media:
-                    media.refresh_keys()
-                    tx.save(media, condition=MediaItem.pk.does_not_exist())
-                for media_id in [] if deferred else removed:
-                    tx.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"), add_version_condition=False)
-        except Conflict as exc:
-            if product_key in exc.failed_keys:
-                raise StaleWrite(_STALE, exc.failed_keys) from exc
-            raise
+        with _product_transaction(product) as tx:
+            tx.save(product)
+            decremented = apply_counters(tx, counters, product.updated_at)
+            for media in new_media:
+                media.refresh_keys()
+                tx.save(media, condition=MediaItem.pk.does_not_exist())
+            for media_id in [] if deferred else removed:
+                tx.delete(MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA"), add_version_condition=False)
         self._delete_media_records(deferred)
         sweep_empty(decremented)
 
@@ -119,19 +119,13 @@ class ProductRepository:
                 for item in overflow:
                     batch.delete(item)
             children = children[len(overflow) :]
-        product_key = (product.pk, product.sk)
-        try:
-            with transaction(_STALE) as tx:
-                tx.delete(product)
-                decremented = apply_counters(tx, counters, product.updated_at)
-                for pk, sk in media_keys:
-                    tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
-                for child in children:
-                    tx.delete(child, add_version_condition=False)
-        except Conflict as exc:
-            if product_key in exc.failed_keys:
-                raise StaleWrite(_STALE, exc.failed_keys) from exc
-            raise
+        with _product_transaction(product) as tx:
+            tx.delete(product)
+            decremented = apply_counters(tx, counters, product.updated_at)
+            for pk, sk in media_keys:
+                tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
+            for child in children:
+                tx.delete(child, add_version_condition=False)
         sweep_empty(decremented)
 
     def set_shot_status(self, product: ProductItem, shot_status: str) -> None:
@@ -147,14 +141,12 @@ class ProductRepository:
                 ]
             )
         except UpdateError as exc:
-            code = exc.cause_response_code
-            if code == "ConditionalCheckFailedException":
+            if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise StaleWrite(_STALE) from exc
-            if code in RETRYABLE_ERRORS:
-                raise Busy() from exc
-            if code in UNKNOWN_OUTCOME_ERRORS:
-                raise OutcomeUnknown() from exc
-            raise
+            mapped = unavailable(exc.cause_response_code)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     @staticmethod
     def _delete_media_records(media_ids: Sequence[str]) -> None:

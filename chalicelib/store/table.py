@@ -103,6 +103,16 @@ class Transaction(TransactWrite):
         )
 
 
+def unavailable(error_code: str | None) -> Busy | OutcomeUnknown | None:
+    """The 503 for a DynamoDB error code that says "not now" (Busy, retried) or "no idea whether
+    it applied" (OutcomeUnknown, never retried as a new write); None for any other code."""
+    if error_code in RETRYABLE_ERRORS:
+        return Busy()
+    if error_code in UNKNOWN_OUTCOME_ERRORS:
+        return OutcomeUnknown()
+    return None
+
+
 def classify(exc: TransactWriteError, keys: list[Key], conflict_detail: str) -> Exception:
     """The domain error for a failed TransactWriteItems, from its cancellation reasons."""
     reasons: list[Any] = list(exc.cancellation_reasons or [])
@@ -110,11 +120,9 @@ def classify(exc: TransactWriteError, keys: list[Key], conflict_detail: str) -> 
     failed = tuple(keys[i] for i, code in enumerate(codes) if code == "ConditionalCheckFailed" and i < len(keys))
     if failed:
         return Conflict(conflict_detail, failed_keys=failed)
-    if any(code in RETRYABLE_REASONS for code in codes) or exc.cause_response_code in RETRYABLE_ERRORS:
+    if any(code in RETRYABLE_REASONS for code in codes):
         return Busy()
-    if exc.cause_response_code in UNKNOWN_OUTCOME_ERRORS:
-        return OutcomeUnknown()
-    return exc
+    return unavailable(exc.cause_response_code) or exc
 
 
 @contextmanager

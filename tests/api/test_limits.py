@@ -21,27 +21,27 @@ def _media_ids(product: dict[str, Any]) -> set[str]:
     return {m["id"] for m in found if m}
 
 
+def _every_image(shade: int) -> dict[str, Any]:
+    """Cover, back, 20 reference and 20 data images, all distinct PNGs."""
+    return {
+        "cover_image": png_b64((shade, 0, 0)),
+        "back_image": png_b64((shade, 1, 0)),
+        "reference_images": [png_b64((shade, n, 1)) for n in range(20)],
+        "data_images": [png_b64((shade, n, 2)) for n in range(20)],
+    }
+
+
 def test_replacing_every_image_and_moving_every_facet_fits(api: Api) -> None:
     """42 new media, 42 removed, four facets moved in scope and shard: more than one
     transaction holds. The removed media records follow the transaction."""
     _, token = api.user()
-    images = {
-        "cover_image": png_b64((1, 0, 0)),
-        "back_image": png_b64((2, 0, 0)),
-        "reference_images": [png_b64((3, n, 0)) for n in range(20)],
-        "data_images": [png_b64((4, n, 0)) for n in range(20)],
-    }
+    images = _every_image(shade=1)
     facets = {"brand": "Acme", "brand_collection": "Core", "season": "SS", "year": 2024}
     product = api.product(token, **images, **facets)
     old_ids = _media_ids(product)
     assert len(old_ids) == 22
 
-    new_images = {
-        "cover_image": png_b64((5, 0, 0)),
-        "back_image": png_b64((6, 0, 0)),
-        "reference_images": [png_b64((7, n, 0)) for n in range(20)],
-        "data_images": [png_b64((8, n, 0)) for n in range(20)],
-    }
+    new_images = _every_image(shade=2)
     new_facets = {"brand": "Nordwind", "brand_collection": "Edit", "season": "FW", "year": 2025}
     r = api.put(f"/api/v1/products/{product['id']}", {**new_images, **new_facets}, token)
     assert r.status == 200, r
