@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -43,6 +43,29 @@ class Settings(BaseSettings):
     max_data_images: int = 20
     list_max_limit: int = 1000
 
+    # Presigned uploads (POST /uploads/): the types a browser may send, how long the signed form
+    # is valid, and how long an upload no product used is kept (the record's TTL; the bucket's
+    # lifecycle rule expires the objects under the uploads prefix).
+    upload_content_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/webp"]
+    )
+    upload_expires_seconds: int = 900
+    upload_retention_hours: int = 24
+
+    # Captioning. `local` describes the pixels with Pillow (no network); `bedrock` asks a model.
+    captioner: Literal["local", "bedrock"] = "local"
+    bedrock_model_id: str = "amazon.nova-lite-v1:0"
+    bedrock_region: str | None = None
+    # How long a create request waits for its caption before leaving it to the caption worker
+    # (API Gateway ends a request at 29 s; the rest of the request needs its share).
+    caption_sync_budget_seconds: float = 10.0
+    # Deliveries of one caption job before it is FAILED (the queue's maxReceiveCount says the
+    # same, so the message then goes to the dead-letter queue); retries wait base * 2^n seconds.
+    caption_max_attempts: int = 4
+    caption_retry_base_seconds: int = 20
+    # The caption queue's URL (the template sets it); unset, it is looked up by name.
+    caption_queue_url: str | None = None
+
     # Browser origins allowed to call the API (CORS_ORIGINS, comma-separated). Empty: no
     # cross-origin browser access, so a deployed stage opens nothing unless configured.
     # NoDecode: the value is a plain list, not the JSON pydantic-settings expects by default.
@@ -66,6 +89,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"CORS_ORIGINS: {item!r} is not an origin like https://studio.example.com")
             origins.append(origin)
         return origins
+
+    @field_validator("upload_content_types", mode="before")
+    @classmethod
+    def _content_types(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        allowed = {"image/jpeg", "image/png", "image/webp"}
+        types = [str(item).strip().lower() for item in items if str(item).strip()]
+        unknown = sorted(set(types) - allowed)
+        if unknown:
+            raise ValueError(f"UPLOAD_CONTENT_TYPES: {unknown} not supported; choose from {sorted(allowed)}")
+        return types
 
     @model_validator(mode="after")
     def _deployed_needs_a_secret(self) -> Settings:

@@ -1,0 +1,24 @@
+"""The queues' names: one place for app.py's event handlers, the template and the local stack.
+
+Constants, not settings: Chalice reads a handler's queue name when app.py is imported (and
+`chalice package` writes it into the template), before any environment is read.
+"""
+
+from __future__ import annotations
+
+# S3 ObjectCreated events of the images bucket's uploads prefix.
+MEDIA_QUEUE = "sartiq-products-media"
+MEDIA_DLQ = "sartiq-products-media-dlq"
+# Caption jobs: {"product_id", "task_id"}.
+CAPTION_QUEUE = "sartiq-products-captions"
+CAPTION_DLQ = "sartiq-products-captions-dlq"
+
+# (queue, its dead-letter queue)
+QUEUES = ((MEDIA_QUEUE, MEDIA_DLQ), (CAPTION_QUEUE, CAPTION_DLQ))
+
+# The images bucket notifies the media queue of objects created under this prefix.
+UPLOADS_PREFIX = "uploads/"
+
+# Lambda's names for the handlers in app.py (the template refers to their generated resources).
+MEDIA_HANDLER = "media_ingest"
+CAPTION_HANDLER = "caption_worker"
