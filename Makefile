@@ -43,5 +43,10 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod --pkg-format cloudformation --merge-template infra/resources.json build/
 	$(BIN)/python infra/compile_package.py build/
 
+# The packaged template, checked by cfn-lint (0 errors and 0 warnings expected).
+.PHONY: template-check
+template-check: package
+	$(BIN)/cfn-lint build/sam.json
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

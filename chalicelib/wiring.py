@@ -10,10 +10,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chalicelib.services.captioning import Captioner
+    from chalicelib.services.captions import CaptionService
     from chalicelib.services.catalog import CatalogService
+    from chalicelib.services.ingest import MediaIngest
     from chalicelib.services.listing import ProductListing
     from chalicelib.services.organizations import OrganizationService
     from chalicelib.services.products import ProductService
+    from chalicelib.services.uploads import UploadService
     from chalicelib.services.users import UserService
     from chalicelib.store.organizations import OrganizationRepository
 
@@ -58,3 +62,32 @@ def org_repository() -> OrganizationRepository:
     from chalicelib.store.organizations import OrganizationRepository
 
     return OrganizationRepository()
+
+
+@lru_cache(maxsize=1)
+def uploads() -> UploadService:
+    from chalicelib.services.uploads import UploadService
+
+    return UploadService()
+
+
+@lru_cache(maxsize=1)
+def media_ingest() -> MediaIngest:
+    from chalicelib.services.ingest import MediaIngest
+
+    return MediaIngest()
+
+
+@lru_cache(maxsize=1)
+def captioner() -> Captioner:
+    from chalicelib.config import get_settings
+    from chalicelib.services.captioning import build_captioner
+
+    return build_captioner(get_settings().captioner)
+
+
+@lru_cache(maxsize=1)
+def captions() -> CaptionService:
+    from chalicelib.services.captions import CaptionService
+
+    return CaptionService()

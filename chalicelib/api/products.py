@@ -35,8 +35,9 @@ def create_product() -> Response:
     caller = deps.caller(request)
     q = query(request, CreateQuery)
     data = json_body(request, ProductCreate)
-    # Captioning arrives with its own issue: `sync_captioning` is accepted and has no effect yet.
-    item = wiring.products().create(caller, data, organization_id=_org(q), mode=q.mode)
+    item = wiring.products().create(
+        caller, data, organization_id=_org(q), mode=q.mode, sync_captioning=q.sync_captioning
+    )
     return render(to_public(item))
 
 

@@ -73,3 +73,23 @@ class StoredRole(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
     MEMBER = "member"
+
+
+class TaskStatus(StrEnum):
+    """A background task's state (captioning, later exports); the last three are terminal."""
+
+    PENDING = "PENDING"
+    SCHEDULED = "SCHEDULED"
+    PROCESSING = "PROCESSING"
+    RETRYING = "RETRYING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class MediaStatus(StrEnum):
+    """An upload's state: PENDING until the ingest worker has inspected the object."""
+
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"

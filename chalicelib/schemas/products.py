@@ -198,6 +198,11 @@ class ProductPublic(WireModel):
     exports_completed: int | None = None
     exports_total: int | None = None
     shots: list[Any] = Field(default_factory=list)
+    # The reference's `Product` fields for captioning (an extension of ProductPublic here, so a
+    # client sees a caption's progress): caption_status takes TaskStatus values.
+    caption_task_id: str | None = None
+    caption_status: str | None = None
+    caption_retry_count: int = 0
 
 
 # ProductPublic's fields that the service derives rather than stores as written.
@@ -218,6 +223,9 @@ DERIVED_FIELDS = frozenset(
         "exports_completed",
         "exports_total",
         "shots",
+        "caption_task_id",
+        "caption_status",
+        "caption_retry_count",
     }
 )
 # The fields of a product's stored document: ProductPublic's, less the derived ones.

@@ -86,3 +86,28 @@ class Caller:
         if write and not self.can_write(product):
             raise Forbidden("Not enough permissions")
         return product
+
+
+class SystemActor:
+    """The service itself, acting from a worker: no user, no organization membership.
+
+    A worker reads and writes what its event names (the event came from our own queue or
+    bucket); it never acts for a caller, so it is not given a `Caller` to pretend with.
+    """
+
+    id = "system"
+    is_superuser = False
+
+    def can_read(self, product: ProductItem) -> bool:
+        return True
+
+    def can_write(self, product: ProductItem) -> bool:
+        return True
+
+    def check_product(self, product: ProductItem | None, organization_id: str | None, *, write: bool) -> ProductItem:
+        if product is None or (organization_id is not None and product.organization_id != organization_id):
+            raise NotFound("Product not found")
+        return product
+
+
+SYSTEM = SystemActor()

@@ -21,7 +21,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import InvalidField
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.products import MAX_URL_LENGTH, MediaInput, MediaResourcePublic
-from chalicelib.store.blobs import product_image_key
+from chalicelib.store.blobs import media_id_of_key, product_image_key
 from chalicelib.store.models import MediaItem
 
 _FORMATS = {
@@ -31,7 +31,6 @@ _FORMATS = {
     "GIF": ("gif", "image/gif"),
 }
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]*)(;[\w=.-]+)*;base64,(?P<data>.*)$", re.DOTALL)
-_MEDIA_KEY = re.compile(r"^products/(?P<product>[0-9a-f-]{36})/(?P<media>[0-9a-f-]{36})\.\w+$")
 _MEDIA_OVERRIDES = ("alt_text", "caption", "color_profile", "dominant_color", "duration", "protected")
 
 
@@ -46,13 +45,27 @@ class InspectedImage:
     dominant_color: str
 
 
-def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
+class ImageRejected(Exception):
+    """The bytes are not an image this service takes; `reason` is shown to the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def examine_image(data: bytes) -> InspectedImage:
+    """Check that `data` is a whole image of a format we take, within the byte and pixel limits.
+
+    The pixel limit is checked from the header, before anything is decoded (a decompression
+    bomb is refused without allocating it); the image is then decoded (at a reduced scale where
+    the format allows), which finds a truncated file that `verify()` alone lets through.
+    """
     # Imported here, not at module level: only image uploads need Pillow (~9 ms of a cold start).
     from PIL import Image, UnidentifiedImageError
 
     settings = get_settings()
     if len(data) > settings.max_image_bytes:
-        raise InvalidField.single(loc, f"Image is larger than {settings.max_image_bytes} bytes", None)
+        raise ImageRejected(f"Image is larger than {settings.max_image_bytes} bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -60,28 +73,61 @@ def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
                 fmt = probe.format or ""
                 width, height = probe.size
                 if width * height > settings.max_image_pixels:
-                    raise InvalidField.single(loc, "Image has too many pixels", None)
+                    raise ImageRejected(
+                        f"Image has too many pixels ({width}x{height}; at most {settings.max_image_pixels})"
+                    )
                 probe.verify()
             with Image.open(io.BytesIO(data)) as img:
                 mode = img.mode
                 img.draft("RGB", (64, 64))
+                img.load()
                 pixel = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
-    except InvalidField:
+    except ImageRejected:
         raise
     except (
         UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,
+        EOFError,
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise InvalidField.single(loc, f"Not a valid image: {exc.__class__.__name__}", None) from exc
+        raise ImageRejected(f"Not a valid image: {exc.__class__.__name__}") from exc
     if fmt not in _FORMATS:
-        raise InvalidField.single(loc, f"Unsupported image format {fmt or 'unknown'}; use JPEG, PNG, WEBP or GIF", None)
+        raise ImageRejected(f"Unsupported image format {fmt or 'unknown'}; use JPEG, PNG, WEBP or GIF")
     extension, content_type = _FORMATS[fmt]
     r, g, b = pixel if isinstance(pixel, tuple) else (0, 0, 0)
     return InspectedImage(data, extension, content_type, width, height, mode, f"#{r:02x}{g:02x}{b:02x}")
+
+
+def inspect_image(data: bytes, loc: list[str | int]) -> InspectedImage:
+    """`examine_image` for a request's input: a refusal is a 422 at `loc`."""
+    try:
+        return examine_image(data)
+    except ImageRejected as exc:
+        raise InvalidField.single(loc, exc.reason, None) from exc
+
+
+def media_public(media_id: str, url: str, image: InspectedImage, created_at: str) -> dict[str, Any]:
+    """A stored image's public fields (MediaResourcePublic as JSON), from its inspection."""
+    width, height = image.width, image.height
+    return MediaResourcePublic.model_validate(
+        {
+            "id": media_id,
+            "url": url,
+            "content_hash": hashlib.sha256(image.data).hexdigest(),
+            "extension": image.extension,
+            "file_size": len(image.data),
+            "width": width,
+            "height": height,
+            "aspect_ratio": round(width / height, 4) if height else None,
+            "orientation": "square" if width == height else ("landscape" if width > height else "portrait"),
+            "dominant_color": image.dominant_color,
+            "color_profile": image.mode,
+            "created_at": created_at,
+        }
+    ).model_dump(mode="json")
 
 
 def decode_image_string(value: str, loc: list[str | int]) -> bytes | None:
@@ -143,17 +189,25 @@ class MediaResolver:
                 loc, f"URL should have at most {MAX_URL_LENGTH} characters", url[:100], "string_too_long"
             )
         key = get_settings().media_key_from_url(url)
-        match = _MEDIA_KEY.match(key) if key else None
-        if match is None:
+        media_id = media_id_of_key(key) if key else None
+        if media_id is None:
             # An outside URL is kept as a link: the service does not fetch arbitrary URLs.
             return ResolvedImage(url=url)
-        return self._from_media(match.group("media"), overrides, loc)
+        return self._from_media(media_id, overrides, loc)
 
     def _from_media(self, media_id: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
         source = self._lookup(media_id)
         if source is None or not self._can_use(source):
             raise InvalidField.single(loc, "Media resource not found", media_id, "media_not_found")
-        public = dict(source.public)
+        if not source.ready:
+            reason = f": {source.failure_reason}" if source.failure_reason else ""
+            raise InvalidField.single(
+                loc,
+                f"Media resource is not ready (its upload is {str(source.status).lower()}{reason})",
+                media_id,
+                "media_not_ready",
+            )
+        public = source.public_fields()
         if source.product_id == self.plan.product_id:
             if overrides:
                 public.update(overrides)
@@ -170,23 +224,7 @@ class MediaResolver:
         media_id = str(uuid.uuid4())
         key = product_image_key(self.plan.product_id, media_id, image.extension)
         self.plan.uploads.append((key, image.data, image.content_type))
-        width, height = image.width, image.height
-        public = MediaResourcePublic.model_validate(
-            {
-                "id": media_id,
-                "url": get_settings().media_url(key),
-                "content_hash": hashlib.sha256(image.data).hexdigest(),
-                "extension": image.extension,
-                "file_size": len(image.data),
-                "width": width,
-                "height": height,
-                "aspect_ratio": round(width / height, 4) if height else None,
-                "orientation": "square" if width == height else ("landscape" if width > height else "portrait"),
-                "dominant_color": image.dominant_color,
-                "color_profile": image.mode,
-                "created_at": utcnow(),
-            }
-        ).model_dump(mode="json")
+        public = media_public(media_id, get_settings().media_url(key), image, iso(utcnow()))
         self._add_item(media_id, key, public)
         return ResolvedImage(url=public["url"], media=public)
 

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.errors import Busy, Forbidden, InvalidField, NotFound
+from chalicelib.errors import Busy, Forbidden, InvalidField
 from chalicelib.schemas.common import iso, utcnow
-from chalicelib.schemas.enums import ProductGender, ProductShootingStatus
+from chalicelib.schemas.enums import ProductGender, ProductShootingStatus, TaskStatus
 from chalicelib.schemas.products import (
     STORED_FIELDS,
     MediaInput,
@@ -16,12 +16,15 @@ from chalicelib.schemas.products import (
     ProductPublic,
     ProductUpdate,
 )
-from chalicelib.services.access import Caller
+from chalicelib.services.access import SYSTEM, Caller, SystemActor
+from chalicelib.services.captions import CaptionService, plan_caption
 from chalicelib.services.media import MediaPlan, MediaResolver
+from chalicelib.services.uploads import can_use_upload
 from chalicelib.store.blobs import ImageStore, product_image_key
 from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge
+from chalicelib.store.media import MediaRepository
 from chalicelib.store.models import MediaItem, ProductItem
-from chalicelib.store.products import MAX_NEW_MEDIA, MediaRepository, ProductRepository
+from chalicelib.store.products import MAX_NEW_MEDIA, ProductRepository
 from chalicelib.store.retry import with_retries
 
 # The request field a stored document field comes from (for errors that name a field).
@@ -80,7 +83,7 @@ def media_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def to_public(item: ProductItem) -> ProductPublic:
-    doc = dict(item.doc)
+    doc = with_caption(item, dict(item.doc))
     return ProductPublic.model_validate(
         {
             **doc,
@@ -91,8 +94,29 @@ def to_public(item: ProductItem) -> ProductPublic:
             "organization_id": item.organization_id,
             "product_type": doc.get("type"),
             "shot_status": item.shot_status or ProductShootingStatus.NOT_STARTED.value,
+            "caption_task_id": item.caption_task_id,
+            "caption_status": item.caption_status,
+            "caption_retry_count": int(item.caption_retry_count or 0),
         }
     )
+
+
+def with_caption(item: ProductItem, doc: dict[str, Any]) -> dict[str, Any]:
+    """The caption worker's texts where the user's are absent: the cover media's caption and alt
+    text (when the caption is of that cover) and the product's description."""
+    if item.caption_status != TaskStatus.COMPLETED.value:
+        return doc
+    cover = doc.get("cover_image_media")
+    if isinstance(cover, dict) and cover.get("id") == item.caption_media_id:
+        cover = dict(cover)
+        if cover.get("caption") is None:
+            cover["caption"] = item.caption_text
+        if cover.get("alt_text") is None:
+            cover["alt_text"] = item.caption_alt_text
+        doc["cover_image_media"] = cover
+    if doc.get("description") is None and item.caption_description:
+        doc["description"] = item.caption_description
+    return doc
 
 
 class ProductService:
@@ -101,14 +125,24 @@ class ProductService:
         products: ProductRepository | None = None,
         media: MediaRepository | None = None,
         images: ImageStore | None = None,
+        captions: CaptionService | None = None,
     ) -> None:
         self.products = products or ProductRepository()
         self.media = media or MediaRepository()
         self.images = images or ImageStore()
+        self._captions = captions
+
+    @property
+    def captions(self) -> CaptionService:
+        if self._captions is None:
+            from chalicelib import wiring
+
+            self._captions = wiring.captions()
+        return self._captions
 
     # -- reads -------------------------------------------------------------------------
 
-    def get(self, caller: Caller, product_id: str, organization_id: str | None) -> ProductItem:
+    def get(self, caller: Caller | SystemActor, product_id: str, organization_id: str | None) -> ProductItem:
         return caller.check_product(self.products.get(product_id), organization_id, write=False)
 
     # -- create ------------------------------------------------------------------------
@@ -121,6 +155,7 @@ class ProductService:
         organization_id: str | None,
         mode: str = "complete",
         demo: bool = False,
+        sync_captioning: bool = True,
     ) -> ProductItem:
         org_id = caller.target_organization(data.organization_id, organization_id)
         self._check_image_counts(data)
@@ -156,6 +191,7 @@ class ProductService:
             is_filler_explicit=data.is_filler is not None,
             shot_status=ProductShootingStatus.NOT_STARTED.value,
         )
+        captioning = plan_caption(item)
         try:
             self._store_objects(plan)
             # The product is built once: a retry sends the same records again.
@@ -164,6 +200,8 @@ class ProductService:
             self._discard_uploads(product_id, [plan])
             raise
         self._after_save(item, plan, {})
+        if captioning:
+            return self.captions.start(item, sync=sync_captioning)
         return item
 
     # -- update ------------------------------------------------------------------------
@@ -213,15 +251,20 @@ class ProductService:
             item.media_ids = sorted(media_ids_of(doc))
             item.updated_at = iso(utcnow())
             removed = {m: old for m, old in media_of(old_doc).items() if m not in media_ids_of(doc)}
+            captioning[0] = plan_caption(item)
             self._save(item, plans[0], removed)
             return item, removed
 
+        captioning = [False]
         try:
             item, removed = with_retries(attempt)
         except Exception:
             self._discard_uploads(product_id, plans)
             raise
         self._after_save(item, plans[0], removed)
+        if captioning[0]:
+            # A changed cover or a completed draft: captioned in the background.
+            return self.captions.start(item, sync=False)
         return item
 
     def set_archived(self, caller: Caller, product_id: str, archived: bool, organization_id: str | None) -> ProductItem:
@@ -234,13 +277,13 @@ class ProductService:
 
         return with_retries(attempt)
 
-    def set_shot_status(self, product_id: str, shot_status: ProductShootingStatus) -> ProductItem:
-        """The shootings side's write of a product's status (no caller: a system action)."""
+    def set_shot_status(
+        self, product_id: str, shot_status: ProductShootingStatus, actor: SystemActor = SYSTEM
+    ) -> ProductItem:
+        """The shootings side's write of a product's status: a system action, not a caller's."""
 
         def attempt() -> ProductItem:
-            item = self.products.get(product_id)
-            if item is None:
-                raise NotFound("Product not found")
+            item = actor.check_product(self.products.get(product_id), None, write=True)
             self.products.set_shot_status(item, shot_status.value)
             return item
 
@@ -285,7 +328,7 @@ class ProductService:
             if media.product_id:
                 owner = self.products.get(media.product_id)
                 return owner is not None and caller.can_read(owner)
-            return caller.is_superuser or media.owner_id == caller.id
+            return not media.expired and can_use_upload(caller, media)
 
         return MediaResolver(plan, self.media.get, can_use)
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
+from chalicelib.queues import UPLOADS_PREFIX
 
 # boto3's default session is not thread-safe while it builds a client: the local stack's
 # threaded server may ask for the first client from several requests at once.
@@ -23,6 +27,44 @@ def _s3() -> Any:
 
 def product_image_key(product_id: str, media_id: str, extension: str) -> str:
     return f"products/{product_id}/{media_id}.{extension}"
+
+
+def upload_key(media_id: str) -> str:
+    """Where a presigned upload lands: no extension, the declared name is not trusted."""
+    return f"{UPLOADS_PREFIX}{media_id}"
+
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_PRODUCT_KEY = re.compile(rf"^products/{_UUID}/(?P<media>{_UUID})\.\w+$")
+_UPLOAD_KEY = re.compile(rf"^{re.escape(UPLOADS_PREFIX)}(?P<media>{_UUID})$")
+
+
+def media_id_of_key(key: str) -> str | None:
+    """The media id an images-bucket key belongs to (a product's image or an upload), else None."""
+    match = _PRODUCT_KEY.match(key) or _UPLOAD_KEY.match(key)
+    return match.group("media") if match else None
+
+
+def upload_media_id(key: str) -> str | None:
+    match = _UPLOAD_KEY.match(key)
+    return match.group("media") if match else None
+
+
+@dataclass
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass
+class StoredObject:
+    size: int
+    content_type: str | None
+    body: Any  # botocore's StreamingBody: read only when the size is acceptable
+
+
+class ObjectChanged(Exception):
+    """The object is gone, or is no longer the version an event named."""
 
 
 class ImageStore:
@@ -40,6 +82,32 @@ class ImageStore:
             chunk = keys[start : start + 1000]
             if chunk:
                 _s3().delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+
+    def get(self, key: str) -> bytes:
+        return bytes(_s3().get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def open_version(self, key: str, etag: str) -> StoredObject:
+        """The object if it is still the version with this ETag (an event's), else ObjectChanged."""
+        try:
+            answer = _s3().get_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "404", "PreconditionFailed", "412"}:
+                raise ObjectChanged(code) from exc
+            raise
+        return StoredObject(int(answer["ContentLength"]), answer.get("ContentType"), answer["Body"])
+
+    def presigned_post(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedPost:
+        """A form a browser posts straight to the bucket: the key, the content type and a size
+        range are in the signed policy, so the form cannot be reused for anything else."""
+        post = _s3().generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_size]],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
 
     def delete_prefix(self, prefix: str) -> None:
         paginator = _s3().get_paginator("list_objects_v2")

@@ -8,6 +8,7 @@ call before every write, so a key can never drift from the data it indexes.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -241,14 +242,53 @@ class MembershipItem(TableItem, discriminator="Membership"):
 
 
 class MediaItem(TableItem, discriminator="Media"):
-    """A stored image. `product_id` is the product that owns the object in S3."""
+    """A stored image. `product_id` is the product that owns the object in S3; an upload
+    (POST /uploads/) has none: it belongs to `owner_id` and `organization_id` until a product
+    copies it, and its record expires (`expires_at_ttl`) with the object.
+    """
 
     id = UnicodeAttribute()
     product_id = UnicodeAttribute(null=True)
     owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
     key = UnicodeAttribute()
-    public = JSONAttribute()
+    # The public fields (MediaResourcePublic, as JSON) once the image is known; an upload's is
+    # filled by the ingest worker.
+    public = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
+
+    # Uploads only. `status` (MediaStatus) is written by the ingest worker with a condition, as
+    # are the rest; a product's own media have no status (they are ready when written).
+    status = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    declared_type = UnicodeAttribute(null=True)
+    declared_size = NumberAttribute(null=True)
+    filename = UnicodeAttribute(null=True)
+    # The ETag of the object the record describes: a delivery of the same object again is a no-op.
+    etag = UnicodeAttribute(null=True)
+
+    # Written by the caption worker (never with `public`, which a product write may copy).
+    caption = UnicodeAttribute(null=True)
+    alt_text = UnicodeAttribute(null=True)
+
+    @property
+    def ready(self) -> bool:
+        return self.status is None or self.status == "READY"
+
+    @property
+    def expired(self) -> bool:
+        """DynamoDB deletes expired items within a day or two, not at once: reads check the time."""
+        expires = self.expires_at_ttl
+        return expires is not None and expires <= datetime.now(UTC)
+
+    def public_fields(self) -> dict[str, Any]:
+        """`public` with the worker-written caption and alt text where the record has none."""
+        public = dict(self.public or {})
+        if public.get("caption") is None and self.caption is not None:
+            public["caption"] = self.caption
+        if public.get("alt_text") is None and self.alt_text is not None:
+            public["alt_text"] = self.alt_text
+        return public
 
     def refresh_keys(self) -> None:
         self.pk = f"MEDIA#{self.id}"
@@ -268,9 +308,18 @@ class ProductItem(TableItem, discriminator="Product"):
     doc = JSONAttribute()
     media_ids: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     is_filler_explicit = BooleanAttribute(default=False)
+    # Captioning: written by the product's own writes (a new task) and by the caption worker
+    # (the outcome), whose conditional UpdateItems name the task they finish.
     caption_status = UnicodeAttribute(null=True)
     caption_task_id = UnicodeAttribute(null=True)
     caption_retry_count = NumberAttribute(default=0)
+    caption_error = UnicodeAttribute(null=True)
+    # The media id the task captions (the cover at the time), and the caption's texts: shown as
+    # the cover media's caption / alt text and as the description where the user wrote none.
+    caption_media_id = UnicodeAttribute(null=True)
+    caption_text = UnicodeAttribute(null=True)
+    caption_alt_text = UnicodeAttribute(null=True)
+    caption_description = UnicodeAttribute(null=True)
     # The scope as stored: a write moves the counters from it (see store.facets).
     scope_pk = UnicodeAttribute(null=True)
 

@@ -38,6 +38,7 @@ from chalicelib.store.table import MAX_TRANSACTION_ITEMS, Transaction, get_item,
 logger = logging.getLogger(__name__)
 
 _BATCH_GET_LIMIT = 100
+
 _STALE = "The product was changed by another request; retry"
 
 # A product write's transaction: the product, its counters, then media records. New media must
@@ -239,11 +240,3 @@ class ProductRepository:
                 elif isinstance(item, FacetItem):
                     count = int(item.product_count or 0)
         return found, count
-
-
-class MediaRepository:
-    def __init__(self) -> None:
-        bind_table()
-
-    def get(self, media_id: str) -> MediaItem | None:
-        return get_item(MediaItem, f"MEDIA#{media_id}", "MEDIA")

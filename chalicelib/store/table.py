@@ -140,3 +140,25 @@ def transaction(conflict_detail: str = "The resource was changed concurrently") 
         if mapped is exc:
             raise
         raise mapped from exc
+
+
+def conditional_update(item: TableItem, actions: list[Any], condition: Any) -> bool:
+    """An UpdateItem of some attributes of `item` (given by its keys), under `condition`: False
+    when the condition failed. For the fields a worker owns: no read, no whole-item rewrite.
+
+    A model with a version attribute gets it incremented (set the instance's version to any
+    number) but not checked: a user's write that read the item before this one then fails
+    its own version condition and re-reads, rather than putting back what it read.
+    """
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        item.update(actions=actions, condition=condition, add_version_condition=False)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        mapped = unavailable(exc.cause_response_code)
+        if mapped is None:
+            raise
+        raise mapped from exc
+    return True

@@ -2,13 +2,30 @@
 
 `python -m chalicelib.cli write-infra` writes infra/resources.json, which `chalice package
 --merge-template` merges into the generated SAM template; a test checks the file is current.
+
+The merge is a deep merge by logical id: the functions' entries here (APIHandler, and the
+workers named by chalice from their handler names) add to what chalice generates, they do
+not replace it. The values that must agree with something else are derived from it, not
+repeated: queue names and the uploads prefix from chalicelib.queues, the workers' timeouts
+from .chalice/config.json (through chalice's own lookup), retry counts and retention from the
+settings' defaults, the bucket's CORS rule from the local stack's.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from chalice.config import Config
+from chalice.constants import DEFAULT_LAMBDA_TIMEOUT
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib import queues
+from chalicelib.config import Settings
+from chalicelib.local.resources import upload_cors
 from chalicelib.store.models import TableItem
 
 STAGE = "prod"
@@ -16,6 +33,58 @@ TABLE_NAME = f"sartiq-products-{STAGE}"
 IMAGES_BUCKET = f"sartiq-products-images-{STAGE}"
 EXPORTS_BUCKET = f"sartiq-products-exports-{STAGE}"
 SECRET_REFERENCE = "{{resolve:secretsmanager:sartiq-products/" + STAGE + ":SecretString:secret_key}}"
+
+CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
+
+# chalice's logical ids: the API function is always APIHandler; an `on_sqs_message` handler's
+# function is its name CamelCased, and its event `<name>-sqs-event-source` CamelCased.
+API_FUNCTION = "APIHandler"
+MEDIA_FUNCTION = to_cfn_resource_name(queues.MEDIA_HANDLER)
+CAPTION_FUNCTION = to_cfn_resource_name(queues.CAPTION_HANDLER)
+
+
+def sqs_event_name(handler: str) -> str:
+    return to_cfn_resource_name(f"{handler}-sqs-event-source")
+
+
+# Template parameters.
+STUDIO_ORIGINS = "StudioOrigins"
+CAPTION_MODEL = "CaptionModelId"
+DEFAULT_STUDIO_ORIGINS = "https://studio.sartiq.com"
+
+_DEFAULTS = Settings.model_fields
+# The caption worker marks a job FAILED on its last delivery, counting deliveries as the queue
+# does; the queue's maxReceiveCount is the same number, so a job's message reaches the
+# dead-letter queue exactly when the worker has given up on it. The deployed functions do not
+# set CAPTION_MAX_ATTEMPTS, so the setting's default is the number both use.
+CAPTION_MAX_RECEIVES = int(_DEFAULTS["caption_max_attempts"].default)
+# An S3 event that fails five times (an unreadable object, a bug) waits in the dead-letter queue.
+MEDIA_MAX_RECEIVES = 5
+# The captioner's model: the policies in .chalice grant InvokeModel on this model only.
+CAPTION_MODEL_ID = str(_DEFAULTS["bedrock_model_id"].default)
+# An upload no product copied is removed with its record (whose TTL is the retention); S3's
+# lifecycle counts whole days.
+UPLOAD_EXPIRE_DAYS = max(1, math.ceil(int(_DEFAULTS["upload_retention_hours"].default) / 24))
+
+# AWS's guidance for a queue that is a Lambda event source: a visibility timeout of at least six
+# times the function's timeout (plus the batching window, 0 here), so that a batch retried
+# after throttling is not delivered again while still being processed.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# A message keeps its first enqueue time in the dead-letter queue, so that queue keeps messages
+# longer than the source queue does (SQS's default there, stated; its maximum here).
+QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def function_timeout(handler: str, stage: str = STAGE) -> int:
+    """The function's timeout as `chalice package` resolves it from .chalice/config.json."""
+    config = Config(
+        chalice_stage=stage,
+        function_name=handler,
+        config_from_disk=json.loads(CHALICE_CONFIG.read_text()),
+        default_params={"lambda_timeout": DEFAULT_LAMBDA_TIMEOUT},
+    )
+    return int(config.lambda_timeout)
 
 
 def _key_schema(entries: Sequence[Any]) -> list[dict[str, str]]:
@@ -49,7 +118,7 @@ def table_properties() -> dict[str, Any]:
     }
 
 
-def _bucket(name: str, expire_days: int | None = None) -> dict[str, Any]:
+def _bucket(name: str, rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {
         "BucketName": name,
         "PublicAccessBlockConfiguration": {
@@ -62,15 +131,185 @@ def _bucket(name: str, expire_days: int | None = None) -> dict[str, Any]:
             "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     }
-    if expire_days:
-        props["LifecycleConfiguration"] = {
-            "Rules": [{"Id": "expire-exports", "Status": "Enabled", "ExpirationInDays": expire_days}]
+    if rules:
+        props["LifecycleConfiguration"] = {"Rules": rules}
+    return {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": props}
+
+
+def _cors_configuration() -> dict[str, Any]:
+    """local/resources.py's rule (S3 API names) in CloudFormation's names, for the studio origins."""
+    names = {
+        "AllowedOrigins": "AllowedOrigins",
+        "AllowedMethods": "AllowedMethods",
+        "AllowedHeaders": "AllowedHeaders",
+        "ExposeHeaders": "ExposedHeaders",
+        "MaxAgeSeconds": "MaxAge",
+    }
+    rules = [{names[k]: v for k, v in rule.items()} for rule in upload_cors([])["CORSRules"]]
+    for rule in rules:
+        rule["AllowedOrigins"] = {"Ref": STUDIO_ORIGINS}
+    return {"CorsRules": rules}
+
+
+def images_bucket() -> dict[str, Any]:
+    bucket = _bucket(
+        IMAGES_BUCKET,
+        [
+            {
+                "Id": "expire-unused-uploads",
+                "Status": "Enabled",
+                "Prefix": queues.UPLOADS_PREFIX,
+                "ExpirationInDays": UPLOAD_EXPIRE_DAYS,
+            },
+            {
+                "Id": "abort-incomplete-multipart-uploads",
+                "Status": "Enabled",
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            },
+        ],
+    )
+    props = bucket["Properties"]
+    props["CorsConfiguration"] = _cors_configuration()
+    props["NotificationConfiguration"] = {
+        "QueueConfigurations": [
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Queue": {"Fn::GetAtt": ["MediaQueue", "Arn"]},
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": queues.UPLOADS_PREFIX}]}},
+            }
+        ]
+    }
+    # S3 sends a test message when the notification is configured and refuses it unless the
+    # queue's policy already lets S3 send.
+    bucket["DependsOn"] = ["MediaQueuePolicy"]
+    return bucket
+
+
+def _queue(name: str, visibility_timeout: int, dlq: str, max_receives: int) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": name,
+            "VisibilityTimeout": visibility_timeout,
+            "MessageRetentionPeriod": QUEUE_RETENTION_SECONDS,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": max_receives},
+        },
+    }
+
+
+def _dead_letter_queue(name: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": name,
+            "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+            "SqsManagedSseEnabled": True,
+        },
+    }
+
+
+def queue_resources() -> dict[str, Any]:
+    """The queues keep the exact names in chalicelib.queues: chalice writes them into the
+    handlers' event sources, and the API looks the caption queue up by name when no URL is set."""
+    media_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.MEDIA_HANDLER)
+    caption_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.CAPTION_HANDLER)
+    return {
+        "MediaQueue": _queue(queues.MEDIA_QUEUE, media_visibility, "MediaDeadLetterQueue", MEDIA_MAX_RECEIVES),
+        "MediaDeadLetterQueue": _dead_letter_queue(queues.MEDIA_DLQ),
+        "CaptionQueue": _queue(
+            queues.CAPTION_QUEUE, caption_visibility, "CaptionDeadLetterQueue", CAPTION_MAX_RECEIVES
+        ),
+        "CaptionDeadLetterQueue": _dead_letter_queue(queues.CAPTION_DLQ),
+        "MediaQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": "MediaQueue"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ImagesBucketNotifications",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": ["MediaQueue", "Arn"]},
+                            # The bucket's ARN from its name: a GetAtt on the bucket would make
+                            # the bucket and this policy depend on each other.
+                            "Condition": {
+                                "ArnEquals": {
+                                    "aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{IMAGES_BUCKET}"}
+                                },
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def parameters() -> dict[str, Any]:
+    return {
+        STUDIO_ORIGINS: {
+            "Type": "CommaDelimitedList",
+            "Default": DEFAULT_STUDIO_ORIGINS,
+            "Description": "Browser origins of the studio: the API's CORS_ORIGINS and the images bucket's CORS rule",
+        },
+        CAPTION_MODEL: {
+            "Type": "String",
+            "Default": CAPTION_MODEL_ID,
+            # The functions' IAM policies (.chalice/policy-<stage>.json) grant this model only:
+            # another model needs them changed too, so the template refuses it until then.
+            "AllowedValues": [CAPTION_MODEL_ID],
+            "Description": "Bedrock model that writes captions (the functions may invoke only this one)",
+        },
+    }
+
+
+def _function(variables: dict[str, Any], handler: str | None = None) -> dict[str, Any]:
+    function: dict[str, Any] = {"Properties": {"Environment": {"Variables": variables}}}
+    if handler is not None:
+        # Partial batch responses: the workers answer batchItemFailures.
+        function["Properties"]["Events"] = {
+            sqs_event_name(handler): {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
         }
-    return {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": props}
+        # chalice builds the queue's ARN from its name, which CloudFormation cannot follow: the
+        # function (and so its event source mapping, which refers to it) waits for the queue,
+        # by a Ref in its environment or else by DependsOn.
+        queue = "MediaQueue" if handler == queues.MEDIA_HANDLER else "CaptionQueue"
+        if {"Ref": queue} not in variables.values():
+            function["DependsOn"] = [queue]
+    return function
+
+
+def functions() -> dict[str, Any]:
+    storage = {
+        "TABLE_NAME": {"Ref": "ProductsTable"},
+        "IMAGES_BUCKET": {"Ref": "ImagesBucket"},
+        "EXPORTS_BUCKET": {"Ref": "ExportsBucket"},
+        # Settings refuse the development secret in a deployed stage (ENVIRONMENT is the
+        # stage's, for every function), so the workers read the real one too.
+        "SECRET_KEY": SECRET_REFERENCE,
+    }
+    captioning = {
+        "CAPTION_QUEUE_URL": {"Ref": "CaptionQueue"},
+        "CAPTIONER": "bedrock",
+        "BEDROCK_MODEL_ID": {"Ref": CAPTION_MODEL},
+    }
+    return {
+        API_FUNCTION: _function(
+            {**storage, **captioning, "CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
+        ),
+        MEDIA_FUNCTION: _function(storage, queues.MEDIA_HANDLER),
+        CAPTION_FUNCTION: _function({**storage, **captioning}, queues.CAPTION_HANDLER),
+    }
 
 
 def resources() -> dict[str, Any]:
     return {
+        "Parameters": parameters(),
         "Resources": {
             "ProductsTable": {
                 "Type": "AWS::DynamoDB::Table",
@@ -78,19 +317,11 @@ def resources() -> dict[str, Any]:
                 "UpdateReplacePolicy": "Retain",
                 "Properties": table_properties(),
             },
-            "ImagesBucket": _bucket(IMAGES_BUCKET),
-            "ExportsBucket": _bucket(EXPORTS_BUCKET, expire_days=7),
-            "APIHandler": {
-                "Properties": {
-                    "Environment": {
-                        "Variables": {
-                            "TABLE_NAME": {"Ref": "ProductsTable"},
-                            "IMAGES_BUCKET": {"Ref": "ImagesBucket"},
-                            "EXPORTS_BUCKET": {"Ref": "ExportsBucket"},
-                            "SECRET_KEY": SECRET_REFERENCE,
-                        }
-                    }
-                }
-            },
-        }
+            "ImagesBucket": images_bucket(),
+            "ExportsBucket": _bucket(
+                EXPORTS_BUCKET, [{"Id": "expire-exports", "Status": "Enabled", "ExpirationInDays": 7}]
+            ),
+            **queue_resources(),
+            **functions(),
+        },
     }

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib.store import limits
+from chalicelib.store.media import MediaRepository
 from chalicelib.store.models import ProductItem
-from chalicelib.store.products import MediaRepository, ProductRepository
+from chalicelib.store.products import ProductRepository
 from chalicelib.store.table import MAX_TRANSACTION_ITEMS
 from tests.factories import Api, png_b64
 from tests.schema import assert_valid

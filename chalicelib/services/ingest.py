@@ -1,0 +1,90 @@
+"""The ingest of presigned uploads: what S3 reports is inspected and the media resource finished.
+
+Called by the media worker (workers/media.py) for each ObjectCreated record. Idempotent on
+bucket, key and ETag: a repeated delivery finds the record already describing that ETag; an
+older version's event, delivered after a newer object replaced it, finds the object changed
+(the read is conditional on the event's ETag) and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.config import get_settings
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.schemas.enums import MediaStatus
+from chalicelib.services.media import ImageRejected, examine_image, media_public
+from chalicelib.store.blobs import ImageStore, ObjectChanged, upload_media_id
+from chalicelib.store.media import MediaRepository
+
+logger = logging.getLogger(__name__)
+
+_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+class Outcome(StrEnum):
+    READY = "ready"
+    FAILED = "failed"
+    # Nothing to do: another bucket or prefix, an unknown upload, a repeated or stale delivery.
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    detail: str = ""
+
+
+class MediaIngest:
+    def __init__(self, media: MediaRepository | None = None, images: ImageStore | None = None) -> None:
+        self.media = media or MediaRepository()
+        self.images = images or ImageStore()
+
+    def ingest(self, bucket: str, key: str, etag: str) -> Result:
+        etag = etag.strip('"')
+        if bucket != self.images.bucket:
+            return Result(Outcome.SKIPPED, f"not the images bucket: {bucket}")
+        media_id = upload_media_id(key)
+        if media_id is None:
+            return Result(Outcome.SKIPPED, f"not an upload key: {key}")
+        record = self.media.get(media_id)
+        if record is None or record.product_id is not None:
+            # Expired, or never signed by us: the bucket's lifecycle rule removes the object.
+            return Result(Outcome.SKIPPED, "no upload record")
+        if record.etag == etag:
+            return Result(Outcome.SKIPPED, "already ingested")
+        try:
+            stored = self.images.open_version(key, etag)
+        except ObjectChanged as exc:
+            return Result(Outcome.SKIPPED, f"object changed since the event ({exc})")
+
+        settings = get_settings()
+        limit = min(int(record.declared_size or settings.max_image_bytes), settings.max_image_bytes)
+        if stored.size > limit:
+            # The POST policy caps the size, but not every S3 (moto) enforces it: checked here,
+            # before the body is read.
+            stored.body.close()
+            return self._fail(media_id, key, etag, f"The upload is {stored.size} bytes, larger than declared ({limit})")
+        data = bytes(stored.body.read())
+        try:
+            image = examine_image(data)
+        except ImageRejected as exc:
+            return self._fail(media_id, key, etag, exc.reason)
+        actual_type = _CONTENT_TYPES.get(image.extension)
+        if record.declared_type and actual_type != record.declared_type:
+            return self._fail(
+                media_id, key, etag, f"Declared {record.declared_type}, but the file is {actual_type or 'another type'}"
+            )
+        public = media_public(media_id, settings.media_url(key), image, record.created_at or iso(utcnow()))
+        if not self.media.finish_upload(media_id, etag, MediaStatus.READY, public=public):
+            return Result(Outcome.SKIPPED, "already ingested")
+        return Result(Outcome.READY)
+
+    def _fail(self, media_id: str, key: str, etag: str, reason: str) -> Result:
+        # The object goes first: a record marked FAILED never points at a kept object.
+        self.images.delete([key])
+        self.media.finish_upload(media_id, etag, MediaStatus.FAILED, reason=reason)
+        logger.info("upload refused", extra={"media_id": media_id, "reason": reason})
+        return Result(Outcome.FAILED, reason)
