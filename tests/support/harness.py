@@ -77,9 +77,10 @@ def held() -> bool:
 
 
 def reset_data() -> None:
-    """Empty the app's table and buckets, drop every other table and bucket (what tests made)."""
+    """Empty the app's table, buckets and queues; drop every other table and bucket (what tests made)."""
     from moto.dynamodb.models import dynamodb_backends
     from moto.s3.models import s3_backends
+    from moto.sqs.models import sqs_backends
 
     from chalicelib.config import get_settings
 
@@ -94,6 +95,11 @@ def reset_data() -> None:
                         backend.tables[name].items.clear()
                     else:
                         backend.delete_table(name)
+        for account in list(sqs_backends):
+            for backend in sqs_backends[account].values():
+                for queue in backend.queues.values():
+                    queue._messages = []
+                    queue._pending_messages = set()
         for account in list(s3_backends):
             for backend in s3_backends[account].values():
                 for name, bucket in list(backend.buckets.items()):
