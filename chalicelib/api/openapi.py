@@ -1,7 +1,7 @@
 """The OpenAPI document, served at /api/v1/openapi.json.
 
 The reference's document, verbatim, plus the endpoints this service adds where the reference
-only names them (sign-in, users, organizations), described from their pydantic models.
+only names them (sign-in, users, organizations, uploads), described from their pydantic models.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from chalice.app import Blueprint, Response
 from pydantic import BaseModel
 
 from chalicelib.schemas.common import Message, PageQuery
+from chalicelib.schemas.products import OrganizationQuery
+from chalicelib.schemas.uploads import UploadCreate, UploadPublic, UploadStatusPublic
 from chalicelib.schemas.users import (
     MemberAdd,
     MemberPublic,
@@ -96,6 +98,10 @@ def _added_paths(ops: _Operations) -> dict[str, Any]:
     remove_member["parameters"] = [_uuid_param("org_id"), _uuid_param("user_id")]
     read_orgs = _op("Read Organizations", OrganizationsPublic)
     read_orgs["parameters"] = _query_params(PageQuery)
+    sign_upload = _op("Create Upload (presigned S3 POST)", UploadPublic, UploadCreate)
+    sign_upload["parameters"] = _query_params(OrganizationQuery)
+    read_upload = _op("Read Upload", UploadStatusPublic)
+    read_upload["parameters"] = [_uuid_param("id")]
     return {
         "/api/v1/login/access-token": {"post": login},
         "/api/v1/users/": {"post": _op("Create User", UserPublic, UserCreate)},
@@ -106,6 +112,8 @@ def _added_paths(ops: _Operations) -> dict[str, Any]:
         },
         "/api/v1/organizations/{org_id}/members": {"post": add_member},
         "/api/v1/organizations/{org_id}/members/{user_id}": {"delete": remove_member},
+        "/api/v1/uploads/": {"post": sign_upload},
+        "/api/v1/uploads/{id}": {"get": read_upload},
     }
 
 
@@ -117,7 +125,10 @@ def document() -> dict[str, Any]:
     paths = _added_paths(ops)
     for model in ops.models.values():
         schema = model.model_json_schema(ref_template=_REF, mode="serialization")
-        schemas.update(schema.pop("$defs", {}))
+        # The reference's own schemas win: a model it already names (MediaResourcePublic) is
+        # referred to, not redefined.
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
         schemas.setdefault(model.__name__, schema)
     for path, operations in paths.items():
         doc["paths"].setdefault(path, {}).update(operations)

@@ -15,3 +15,12 @@ def test_document_keeps_the_reference_and_adds_auth() -> None:
     assert "post" in doc["paths"]["/api/v1/login/access-token"]
     assert doc["components"]["schemas"]["UserPublic"]["properties"]["email"]["type"] == "string"
     validate(doc)
+
+
+def test_document_describes_uploads() -> None:
+    doc = document()
+    sign = doc["paths"]["/api/v1/uploads/"]["post"]
+    assert sign["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/UploadCreate")
+    assert {"filename", "content_type", "size"} <= set(doc["components"]["schemas"]["UploadCreate"]["required"])
+    assert "fields" in doc["components"]["schemas"]["UploadPublic"]["properties"]
+    assert "get" in doc["paths"]["/api/v1/uploads/{id}"]
