@@ -86,7 +86,7 @@ class UploadService:
 
     def get(self, caller: Caller, media_id: str) -> UploadStatusPublic:
         item = self.media.get(media_id)
-        if item is None or item.product_id is not None or not can_use_upload(caller, item):
+        if item is None or item.product_id is not None or item.expired or not can_use_upload(caller, item):
             raise NotFound(_NOT_FOUND)
         return upload_status(item)
 
