@@ -45,6 +45,8 @@ class JobOutcome:
     dead: bool = False
     # The caption written, when this run wrote one.
     caption: Caption | None = None
+    # A request's attempt failed in a way worth retrying: the job goes on the queue.
+    queue: bool = False
 
 
 def plan_caption(item: ProductItem) -> bool:
@@ -131,6 +133,9 @@ class CaptionService:
             # the task completed and stops.
             self.enqueue(item.id, task_id)
             return item
+        if outcome.queue:
+            self.enqueue(item.id, task_id)
+            return item
         if outcome.caption is None:
             return self.products.get(item.id) or item
         item.caption_status = TaskStatus.COMPLETED.value
@@ -187,9 +192,9 @@ class CaptionService:
             self.store.mark(item.id, task_id, TaskStatus.FAILED, error=reason)
             return JobOutcome()
         if in_request:
-            # The request's attempt is not a delivery: the queue makes the counted ones.
-            self.enqueue(item.id, task_id)
-            return JobOutcome()
+            # The request's attempt is not a delivery: the queue makes the counted ones. The
+            # request queues the job, unless it gave up waiting (then it has queued it already).
+            return JobOutcome(queue=True)
         if attempt >= settings.caption_max_attempts:
             self.store.mark(item.id, task_id, TaskStatus.FAILED, retry_count=attempt - 1, error=reason)
             return JobOutcome(done=False, dead=True)

@@ -1,7 +1,8 @@
 """The caption worker's writes: conditional UpdateItems of the fields it owns.
 
-Each names the task it belongs to (`caption_task_id = :task`): a job for a superseded task (the
-cover changed, the product was deleted) changes nothing. Each also increments the product's
+Each names the task it belongs to (`caption_task_id = :task`) and needs it unfinished: a job for a
+superseded task (the cover changed, the product was deleted) or a late attempt at a finished one
+changes nothing. Each also increments the product's
 version, without checking it, so that a user's write that read the product before it fails its
 own version check and re-reads instead of putting back the old caption fields.
 """
@@ -14,6 +15,15 @@ from chalicelib.errors import Conflict
 from chalicelib.schemas.enums import TaskStatus
 from chalicelib.store.models import MediaItem, ProductItem, bind_table
 from chalicelib.store.table import conditional_update, transaction
+
+
+_FINISHED = (TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value)
+
+
+def _open_task(task_id: str) -> Any:
+    """The task is the product's current one and has not ended: a late attempt (a request's
+    thread that outlived its budget, a repeated delivery) cannot undo a finished task."""
+    return (ProductItem.caption_task_id == task_id) & ~ProductItem.caption_status.is_in(*_FINISHED)
 
 
 def _product(product_id: str) -> ProductItem:
@@ -38,7 +48,7 @@ class CaptionStore:
         if retry_count is not None:
             actions.append(ProductItem.caption_retry_count.set(retry_count))
         actions.append(ProductItem.caption_error.set(error) if error else ProductItem.caption_error.remove())
-        return conditional_update(_product(product_id), actions, ProductItem.caption_task_id == task_id)
+        return conditional_update(_product(product_id), actions, _open_task(task_id))
 
     def complete(
         self, product_id: str, task_id: str, media_id: str, caption: str, alt_text: str, description: str
@@ -52,7 +62,7 @@ class CaptionStore:
             ProductItem.caption_description.set(description),
             ProductItem.caption_error.remove(),
         ]
-        condition = (ProductItem.caption_task_id == task_id) & (ProductItem.caption_media_id == media_id)
+        condition = _open_task(task_id) & (ProductItem.caption_media_id == media_id)
         media = MediaItem(pk=f"MEDIA#{media_id}", sk="MEDIA")
         try:
             with transaction("The caption's task was superseded") as tx:
