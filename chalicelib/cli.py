@@ -20,7 +20,10 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.local.pump import Pump
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,22 +220,29 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
     # ClientRequestToken idempotency (parallel clients would otherwise meet moto's races).
     moto_transactions.install()
     moto: Any = None
+    pump: Pump | None = None
     chalice: subprocess.Popen[bytes] | None = None
     status = 0
     try:
         _ensure_free(port)
         moto = _serve_moto(moto_port)
+        from chalicelib.config import get_settings
+        from chalicelib.local.pump import Pump
         from chalicelib.local.resources import create_resources
         from chalicelib.services.security import create_access_token
         from chalicelib.services.users import UserService
 
-        create_resources(public_images=True)
+        # The stage's browser origins may also POST uploads straight to the images bucket.
+        create_resources(public_images=True, cors_origins=get_settings().cors_origins)
         admin = UserService().ensure_first_superuser()
         seeded = {"products": 0, "organizations": 0}
         if demo:
             from chalicelib.local.demo import seed
 
             seeded = seed(admin)
+        # What Lambda's event source mappings do: the workers run here, on the local queues.
+        pump = Pump(stage=stage)
+        pump.start()
         chalice = subprocess.Popen(
             _child_command(
                 [
@@ -269,6 +279,7 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
                     f"  AWS endpoint (moto server): {endpoint}",
                     f"  demo data: {seeded['products']} products, {seeded['organizations']} organization",
                     f"  superuser: {admin.email}",
+                    "  workers: media ingest and captioning (event pump on the local queues)",
                     "  Authorization header:",
                     f"Authorization: Bearer {token}",
                     "",
@@ -288,8 +299,12 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
         status = 1
     finally:
         stopping["now"] = True  # a second signal no longer interrupts the clean-up
+        if pump is not None:
+            pump.request_stop()  # its threads end their long poll while chalice stops
         if chalice is not None:
             _stop_group(chalice)
+        if pump is not None and not pump.stop(timeout=5.0):
+            console.put("the event pump was still running a handler when the stack stopped\n")
         if moto is not None:
             moto.shutdown()
             moto.server_close()

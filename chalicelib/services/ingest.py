@@ -42,7 +42,9 @@ class MediaIngest:
         self.media = media or MediaRepository()
         self.images = images or ImageStore()
 
-    def ingest(self, bucket: str, key: str, etag: str) -> Result:
+    def ingest(self, bucket: str, key: str, etag: str, sequencer: str | None = None) -> Result:
+        """`sequencer`: the S3 event's, which orders the events of one key (S3 always sends it;
+        moto does not, and then only the ETag guards the write)."""
         etag = etag.strip('"')
         if bucket != self.images.bucket:
             return Result(Outcome.SKIPPED, f"not the images bucket: {bucket}")
@@ -66,25 +68,33 @@ class MediaIngest:
             # The POST policy caps the size, but not every S3 (moto) enforces it: checked here,
             # before the body is read.
             stored.body.close()
-            return self._fail(media_id, key, etag, f"The upload is {stored.size} bytes, larger than declared ({limit})")
+            return self._fail(
+                media_id, key, etag, sequencer, f"The upload is {stored.size} bytes, larger than declared ({limit})"
+            )
         data = bytes(stored.body.read())
         try:
             image = examine_image(data)
         except ImageRejected as exc:
-            return self._fail(media_id, key, etag, exc.reason)
+            return self._fail(media_id, key, etag, sequencer, exc.reason)
         actual_type = _CONTENT_TYPES.get(image.extension)
         if record.declared_type and actual_type != record.declared_type:
             return self._fail(
-                media_id, key, etag, f"Declared {record.declared_type}, but the file is {actual_type or 'another type'}"
+                media_id,
+                key,
+                etag,
+                sequencer,
+                f"Declared {record.declared_type}, but the file is {actual_type or 'another type'}",
             )
         public = media_public(media_id, settings.media_url(key), image, record.created_at or iso(utcnow()))
-        if not self.media.finish_upload(media_id, etag, MediaStatus.READY, public=public):
+        if not self.media.finish_upload(media_id, etag, MediaStatus.READY, public=public, sequencer=sequencer):
             return Result(Outcome.SKIPPED, "already ingested")
         return Result(Outcome.READY)
 
-    def _fail(self, media_id: str, key: str, etag: str, reason: str) -> Result:
-        # The object goes first: a record marked FAILED never points at a kept object.
-        self.images.delete([key])
-        self.media.finish_upload(media_id, etag, MediaStatus.FAILED, reason=reason)
+    def _fail(self, media_id: str, key: str, etag: str, sequencer: str | None, reason: str) -> Result:
+        # The object goes first, and only the version inspected (a conditional delete): a newer
+        # object posted meanwhile is kept for its own event.
+        if not self.images.delete_version(key, etag):
+            return Result(Outcome.SKIPPED, "object changed since the event")
+        self.media.finish_upload(media_id, etag, MediaStatus.FAILED, reason=reason, sequencer=sequencer)
         logger.info("upload refused", extra={"media_id": media_id, "reason": reason})
         return Result(Outcome.FAILED, reason)

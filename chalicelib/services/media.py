@@ -84,15 +84,10 @@ def examine_image(data: bytes) -> InspectedImage:
                 pixel = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
     except ImageRejected:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own limit, met while reading the header, above ours: the same refusal.
+        raise ImageRejected(f"Image has too many pixels (at most {settings.max_image_pixels})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(f"Not a valid image: {exc.__class__.__name__}") from exc
     if fmt not in _FORMATS:
         raise ImageRejected(f"Unsupported image format {fmt or 'unknown'}; use JPEG, PNG, WEBP or GIF")

@@ -97,6 +97,18 @@ class ImageStore:
             raise
         return StoredObject(int(answer["ContentLength"]), answer.get("ContentType"), answer["Body"])
 
+    def delete_version(self, key: str, etag: str) -> bool:
+        """Delete the object only if it still has this ETag (S3's conditional delete); False when
+        it changed or is gone."""
+        try:
+            _s3().delete_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "404", "PreconditionFailed", "412"}:
+                return False
+            raise
+        return True
+
     def presigned_post(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedPost:
         """A form a browser posts straight to the bucket: the key, the content type and a size
         range are in the signed policy, so the form cannot be reused for anything else."""

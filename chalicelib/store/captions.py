@@ -16,7 +16,6 @@ from chalicelib.schemas.enums import TaskStatus
 from chalicelib.store.models import MediaItem, ProductItem, bind_table
 from chalicelib.store.table import conditional_update, transaction
 
-
 _FINISHED = (TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value)
 
 

@@ -266,6 +266,9 @@ class MediaItem(TableItem, discriminator="Media"):
     filename = UnicodeAttribute(null=True)
     # The ETag of the object the record describes: a delivery of the same object again is a no-op.
     etag = UnicodeAttribute(null=True)
+    # S3's event sequencer of that object (padded to a fixed width): writes of the same key are
+    # ordered by it, so an older object's ingest that ends last cannot overwrite a newer one's.
+    sequencer = UnicodeAttribute(null=True)
 
     # Written by the caption worker (never with `public`, which a product write may copy).
     caption = UnicodeAttribute(null=True)

@@ -41,7 +41,7 @@ def handle(event: dict[str, Any], context: Any = None, ingest: MediaIngest | Non
                 continue
             s3 = s3_record.s3
             key = unquote_plus(s3.get_object.key)
-            result = service.ingest(s3.bucket.name, key, s3.get_object.etag)
+            result = service.ingest(s3.bucket.name, key, s3.get_object.etag, s3.get_object.get("sequencer"))
             logger.info("ingest", extra={"key": key, "outcome": result.outcome.value, "detail": result.detail})
 
     return dict(
