@@ -88,7 +88,13 @@ def _function_settings(stage: str, function: str) -> tuple[int, int]:
 
 
 def default_workers(stage: str = "dev") -> list[Worker]:
-    """app.py's two SQS handlers, with app.py's batch sizes (a unit test keeps them equal)."""
+    """app.py's two SQS handlers, with app.py's batch sizes (a unit test keeps them equal).
+
+    The worker modules are imported now, in the caller's thread: a module that cannot be
+    imported stops the stack at start rather than failing every delivery later.
+    """
+    from chalicelib.workers import captions, media  # noqa: F401
+
     workers = []
     for queue, handler, batch_size, function in (
         (queues.MEDIA_QUEUE, _media_handler, 10, queues.MEDIA_HANDLER),
@@ -256,6 +262,22 @@ class Pump:
                 "%s answered an invalid batchItemFailures (the whole batch failed): %r", worker.function, answer
             )
             return len(messages)
+        if failed:
+            # The handler's own log says why (Powertools logs a record's exception only when
+            # its BatchProcessor is given a logger); this says what comes back, and when.
+            counts = [
+                int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+                for m in messages
+                if m["MessageId"] in failed
+            ]
+            logger.warning(
+                "%s: %d of %d messages failed (deliveries so far: up to %d); they come back after their "
+                "visibility timeout, or go to the dead-letter queue after the queue's maxReceiveCount",
+                worker.function,
+                len(failed),
+                len(messages),
+                max(counts),
+            )
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             result = self.sqs.delete_message_batch(

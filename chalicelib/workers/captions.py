@@ -8,6 +8,7 @@ message, still reported failed, goes to the dead-letter queue (the queue's maxRe
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
     from chalicelib.services.captions import CaptionService
 
+logger = logging.getLogger(__name__)
+
 
 class CaptionRetry(Exception):
     """This delivery failed; SQS delivers it again after its (lengthened) visibility timeout."""
@@ -27,8 +30,9 @@ class CaptionRetry(Exception):
 def handle(event: dict[str, Any], context: Any = None, service: CaptionService | None = None) -> dict[str, Any]:
     captions = service or wiring.captions()
     # A batch whose every message failed is answered like any other (all ids listed), not by
-    # raising: the listed ids are what SQS retries either way.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # raising: the listed ids are what SQS retries either way. Each failure is logged (with its
+    # traceback) at WARNING: Powertools logs it only at DEBUG without a logger.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
 
     def record_handler(record: SQSRecord) -> None:
         job = json.loads(record.body)

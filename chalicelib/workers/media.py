@@ -29,8 +29,9 @@ def handle(event: dict[str, Any], context: Any = None, ingest: MediaIngest | Non
     """The Lambda handler's body: `ingest` defaults to the real service (tests may pass one)."""
     service = ingest or wiring.media_ingest()
     # A batch whose every message failed is answered like any other (all ids listed), not by
-    # raising: the listed ids are what SQS retries either way.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # raising: the listed ids are what SQS retries either way. Each failure is logged (with its
+    # traceback) at WARNING: Powertools logs it only at DEBUG without a logger.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
 
     def record_handler(record: SQSRecord) -> None:
         body = json.loads(record.body)

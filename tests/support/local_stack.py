@@ -179,6 +179,22 @@ class LocalStack:
         return status
 
 
+def stop_cleanly(stack: LocalStack) -> list[str]:
+    """Stop the stack as Ctrl-C does (then kill what is left of its tree): what went wrong,
+    empty when it exited 0 on SIGINT, left no process behind and freed both ports."""
+    status = stack.stop()
+    problems = []
+    if status != 0:
+        problems.append(f"the stack did not stop cleanly on SIGINT (status {status}):\n{stack.output()}")
+    if left := stack.alive():
+        problems.append(f"processes left behind: {left}")
+    if listening(stack.port):
+        problems.append("chalice local still listens after Ctrl-C")
+    if listening(stack.moto_port):
+        problems.append("the moto server still listens after Ctrl-C")
+    return problems
+
+
 @contextmanager
 def running_stack(*, demo: bool = True, env: dict[str, str] | None = None) -> Iterator[LocalStack]:
     stack = LocalStack(demo=demo, env=env)
