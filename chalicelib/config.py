@@ -12,6 +12,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 _DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
 
 
+def _comma_list(value: Any) -> list[Any] | None:
+    """A list setting's items: an environment value is comma-separated; None when not a list
+    (pydantic then reports the type error)."""
+    items = value.split(",") if isinstance(value, str) else value
+    return items if isinstance(items, list) else None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
@@ -74,8 +81,8 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list):
+        items = _comma_list(value)
+        if items is None:
             return value
         origins: list[str] = []
         for item in items:
@@ -93,8 +100,8 @@ class Settings(BaseSettings):
     @field_validator("upload_content_types", mode="before")
     @classmethod
     def _content_types(cls, value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list):
+        items = _comma_list(value)
+        if items is None:
             return value
         allowed = {"image/jpeg", "image/png", "image/webp"}
         types = [str(item).strip().lower() for item in items if str(item).strip()]
