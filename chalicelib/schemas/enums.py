@@ -93,3 +93,62 @@ class MediaStatus(StrEnum):
     PENDING = "PENDING"
     READY = "READY"
     FAILED = "FAILED"
+
+
+class ShotStatus(StrEnum):
+    PENDING = "PENDING"
+    GENERATING = "GENERATING"
+    TO_REVIEW = "TO_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class ShootingLookStatus(StrEnum):
+    DRAFT = "DRAFT"
+    READY = "READY"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+
+
+class RevisionSource(StrEnum):
+    PREDICTION = "PREDICTION"
+    REFINE = "REFINE"
+    UPLOAD = "UPLOAD"
+
+
+class PushStatus(StrEnum):
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class GenerationStatus(StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class PredictionStatus(StrEnum):
+    """Lower case, as the reference's examples write it; RefineStatus takes the same values."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+RefineStatus = PredictionStatus
+
+
+class GenerationType(StrEnum):
+    BASE = "BASE"
+    REFINE = "REFINE"
+    VARIATION = "VARIATION"
+
+
+class GenerationStrategy(StrEnum):
+    GENERATE = "GENERATE"
+    EDIT = "EDIT"

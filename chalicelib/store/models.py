@@ -344,6 +344,13 @@ class ProductItem(TableItem, discriminator="Product"):
     # so the attention index follows it.
     shot_status = slim(UnicodeAttribute(null=True))
     shooting_ids: ListAttribute[str] = slim(ListAttribute(of=UnicodeAttribute, null=True))  # type: ignore[arg-type]
+    # The shootings side's copies on the product, written in the same transaction as the look
+    # (store/shootings.py): the look `shot_status` follows (the most recent look of which the
+    # product is the main product) and the summaries of its shots by look id ({look_id: [...]}).
+    shot_status_look_id = UnicodeAttribute(null=True)
+    shot_summaries = JSONAttribute(null=True)
+    # Selected shots: shot type -> prediction id (POST /products/selected_shot/{id}).
+    selected_shots = JSONAttribute(null=True)
 
     @property
     def scope(self) -> str:
