@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib.services.listing import ProductListing
     from chalicelib.services.organizations import OrganizationService
     from chalicelib.services.products import ProductService
+    from chalicelib.services.shootings import ShootingService
     from chalicelib.services.uploads import UploadService
     from chalicelib.services.users import UserService
     from chalicelib.store.organizations import OrganizationRepository
@@ -91,3 +92,10 @@ def captions() -> CaptionService:
     from chalicelib.services.captions import CaptionService
 
     return CaptionService()
+
+
+@lru_cache(maxsize=1)
+def shootings() -> ShootingService:
+    from chalicelib.services.shootings import ShootingService
+
+    return ShootingService()

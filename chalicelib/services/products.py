@@ -94,6 +94,9 @@ def to_public(item: ProductItem) -> ProductPublic:
             "organization_id": item.organization_id,
             "product_type": doc.get("type"),
             "shot_status": item.shot_status or ProductShootingStatus.NOT_STARTED.value,
+            "shot_status_shooting_look_id": item.shot_status_look_id,
+            # The summaries of the product's shots, kept on the product by every shot change.
+            "shots": [shot for shots in (item.shot_summaries or {}).values() for shot in shots],
             "caption_task_id": item.caption_task_id,
             "caption_status": item.caption_status,
             "caption_retry_count": int(item.caption_retry_count or 0),
@@ -176,7 +179,7 @@ class ProductService:
             data_image_urls=[],
         )
         plan = MediaPlan(product_id=product_id, owner_id=caller.id)
-        resolver = self._resolver(caller, plan)
+        resolver = self.media_resolver(caller, plan)
         images = {k: getattr(data, k) for k in ("cover_image", "back_image", "reference_images", "data_images")}
         self._apply_images(doc, images, resolver)
 
@@ -299,6 +302,7 @@ class ProductService:
             return item
 
         item = with_retries(attempt)
+        # Its objects (images, revision images, generation results) all live under its prefix.
         self.images.delete_prefix(f"products/{item.id}/")
 
     # -- helpers -----------------------------------------------------------------------
@@ -323,7 +327,9 @@ class ProductService:
             if values is not None and len(values) > limit:
                 raise InvalidField.single([name], f"At most {limit} images", len(values), "too_long")
 
-    def _resolver(self, caller: Caller, plan: MediaPlan) -> MediaResolver:
+    def media_resolver(self, caller: Caller, plan: MediaPlan) -> MediaResolver:
+        """Image inputs resolved for `caller`: what it may use, stored objects and records planned."""
+
         def can_use(media: MediaItem) -> bool:
             if media.product_id:
                 owner = self.products.get(media.product_id)
@@ -334,7 +340,7 @@ class ProductService:
 
     def _resolve_images(self, caller: Caller, plan: MediaPlan, images: dict[str, Any]) -> dict[str, Any]:
         doc: dict[str, Any] = {}
-        self._apply_images(doc, images, self._resolver(caller, plan))
+        self._apply_images(doc, images, self.media_resolver(caller, plan))
         return doc
 
     @staticmethod

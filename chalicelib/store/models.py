@@ -120,6 +120,18 @@ class MemberIndex(GlobalSecondaryIndex[Any]):
     sk_org = UnicodeAttribute(range_key=True)
 
 
+class LooksIndex(GlobalSecondaryIndex[Any]):
+    """The shooting looks of which a product is the main product, newest last, whole (shots,
+    revisions and push records are embedded): one Query serves every per-product look read."""
+
+    class Meta:
+        index_name = "looks"
+        projection = AllProjection()
+
+    looks_pk = UnicodeAttribute(hash_key=True)
+    looks_sk = UnicodeAttribute(range_key=True)
+
+
 class TableItem(Model):
     class Meta:
         table_name = "sartiq-products"
@@ -139,6 +151,8 @@ class TableItem(Model):
     year_pk = UnicodeAttribute(null=True)
     member_pk = UnicodeAttribute(null=True)
     sk_org = UnicodeAttribute(null=True)
+    looks_pk = UnicodeAttribute(null=True)
+    looks_sk = UnicodeAttribute(null=True)
 
     scope_index = ScopeIndex()
     updated_index = UpdatedIndex()
@@ -147,6 +161,7 @@ class TableItem(Model):
     season_index = SeasonIndex()
     year_index = YearIndex()
     member_index = MemberIndex()
+    looks_index = LooksIndex()
 
     def refresh_keys(self) -> None:
         raise NotImplementedError
@@ -386,6 +401,68 @@ class ProductItem(TableItem, discriminator="Product"):
 
 
 SLIM_ATTRIBUTES.extend(attribute.attr_name for attribute in _SLIM)
+
+
+class ShootingItem(TableItem, discriminator="Shooting"):
+    id = UnicodeAttribute()
+    version = VersionAttribute()
+    name = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"SHOOTING#{self.id}"
+        self.sk = "SHOOTING"
+
+
+class LookItem(TableItem, discriminator="Look"):
+    """A shooting look with its shots, their revisions and push records embedded (JSON, stored
+    shapes of services/shootings.py): one item, read whole, written under its version."""
+
+    id = UnicodeAttribute()
+    version = VersionAttribute()
+    shooting_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    doc = JSONAttribute()
+    shots = JSONAttribute(default=list)
+
+    def refresh_keys(self) -> None:
+        self.pk = f"LOOK#{self.id}"
+        self.sk = "LOOK"
+        self.looks_pk = f"LOOKS#{self.product_id}"
+        self.looks_sk = f"{self.created_at}#{self.id}"
+
+
+class LookRefItem(TableItem, discriminator="LookRef"):
+    """A look a product takes part in (as main product or in the outfit), under the product:
+    the related-looks read, and what the product's delete removes."""
+
+    product_id = UnicodeAttribute()
+    look_id = UnicodeAttribute()
+    role = UnicodeAttribute()  # "main" or "outfit"
+    created_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"PRODUCT#{self.product_id}"
+        self.sk = f"LOOKREF#{self.created_at}#{self.look_id}"
+
+
+class ShotRefItem(TableItem, discriminator="ShotRef"):
+    """Where a shot lives (its look): the by-id shot routes read this, then the look."""
+
+    shot_id = UnicodeAttribute()
+    look_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"SHOT#{self.shot_id}"
+        self.sk = "SHOT"
 
 
 class FacetItem(TableItem, discriminator="Facet"):

@@ -67,6 +67,13 @@ def _product_transaction(product: ProductItem) -> Iterator[Transaction]:
         raise
 
 
+def dependents(product_id: str, children: Sequence[TableItem]) -> list[tuple[str, str]]:
+    """Keys outside the product's partition that belong to it."""
+    from chalicelib.store.shootings import ShootingRepository
+
+    return ShootingRepository().product_delete_keys(product_id, children)
+
+
 class ProductRepository:
     def __init__(self) -> None:
         bind_table()
@@ -108,7 +115,16 @@ class ProductRepository:
         sweep_empty(decremented)
 
     def delete(self, product: ProductItem) -> None:
+        """The product with everything that hangs under it: the items of its partition (look
+        references, generations), and outside it the looks of which it is the main product and
+        the pointers to their shots and to its predictions and refines (see `dependents`)."""
         children = [item for item in TableItem.query(f"PRODUCT#{product.id}") if item.sk != "PRODUCT"]
+        outside = dependents(product.id, children)
+        if outside:
+            # Before the product: a failure here leaves the product, which a retry deletes again.
+            with TableItem.batch_write() as batch:
+                for pk, sk in outside:
+                    batch.delete(TableItem(pk=pk, sk=sk))
         media_keys = [(f"MEDIA#{m}", "MEDIA") for m in product.media_ids]
         counters = plan_product_counters(product, None)
         # One transaction holds 100 items: the product, its counters, its media and its

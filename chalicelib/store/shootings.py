@@ -1,0 +1,130 @@
+"""Shootings, looks and shots: the keys, the reads and the transactions that write them.
+
+A look is one item with its shots embedded; a shot's writes are a read-modify-write of its look
+under the look's version, in one transaction with the product's copies of the shot state
+(`shot_status`, the attention key it sorts by, `shot_summaries`, `shooting_ids`), under the
+product's version. Either condition failing is a StaleWrite: the caller re-reads and retries,
+so neither a concurrent shot change nor a concurrent product edit is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from chalicelib.errors import Conflict, StaleWrite
+from chalicelib.store.limits import check_item_size
+from chalicelib.store.models import (
+    LookItem,
+    LookRefItem,
+    ProductItem,
+    ShootingItem,
+    ShotRefItem,
+    TableItem,
+    bind_table,
+)
+from chalicelib.store.table import Transaction, get_item, transaction
+
+_STALE = "The look or its product was changed by another request; retry"
+_BATCH_GET_LIMIT = 100
+
+
+@contextmanager
+def _versioned(*items: TableItem) -> Iterator[Transaction]:
+    keys = {(i.pk, i.sk) for i in items}
+    try:
+        with transaction(_STALE) as tx:
+            yield tx
+    except Conflict as exc:
+        if keys & set(exc.failed_keys):
+            raise StaleWrite(_STALE, exc.failed_keys) from exc
+        raise
+
+
+def _product_actions(product: ProductItem) -> list[Any]:
+    """The product's shot-state attributes as they are set on the instance (keys refreshed)."""
+    product.refresh_keys()
+    return [
+        ProductItem.shot_status.set(product.shot_status),
+        ProductItem.shot_status_look_id.set(product.shot_status_look_id),
+        ProductItem.shot_summaries.set(product.shot_summaries),
+        ProductItem.shooting_ids.set(product.shooting_ids or []),
+        ProductItem.attention_sk.set(product.attention_sk),
+    ]
+
+
+class ShootingRepository:
+    def __init__(self) -> None:
+        bind_table()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get_shooting(self, shooting_id: str) -> ShootingItem | None:
+        return get_item(ShootingItem, f"SHOOTING#{shooting_id}", "SHOOTING")
+
+    def get_look(self, look_id: str) -> LookItem | None:
+        return get_item(LookItem, f"LOOK#{look_id}", "LOOK")
+
+    def get_shot_ref(self, shot_id: str) -> ShotRefItem | None:
+        return get_item(ShotRefItem, f"SHOT#{shot_id}", "SHOT")
+
+    def looks_of_product(self, product_id: str) -> list[LookItem]:
+        """Every look of which the product is the main product, newest first (one Query)."""
+        found = TableItem.looks_index.query(f"LOOKS#{product_id}", scan_index_forward=False)
+        return [item for item in found if isinstance(item, LookItem)]
+
+    def look_refs(self, product_id: str) -> list[LookRefItem]:
+        """The looks the product takes part in, newest first."""
+        found = TableItem.query(f"PRODUCT#{product_id}", TableItem.sk.startswith("LOOKREF#"), scan_index_forward=False)
+        return [item for item in found if isinstance(item, LookRefItem)]
+
+    def batch_get_looks(self, look_ids: Sequence[str]) -> dict[str, LookItem]:
+        found: dict[str, LookItem] = {}
+        keys = [(f"LOOK#{look_id}", "LOOK") for look_id in dict.fromkeys(look_ids)]
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            for item in TableItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
+                if isinstance(item, LookItem):
+                    found[item.id] = item
+        return found
+
+    # -- writes --------------------------------------------------------------------------
+
+    def create_shooting(self, shooting: ShootingItem) -> None:
+        shooting.refresh_keys()
+        with transaction() as tx:
+            tx.save(shooting, condition=ShootingItem.pk.does_not_exist())
+
+    def create_look(self, look: LookItem, refs: Sequence[LookRefItem], product: ProductItem) -> None:
+        """The look, its references under each product, and the main product's shot state."""
+        look.refresh_keys()
+        check_item_size(look, {"shots": look.shots, **look.doc})
+        with _versioned(look, product) as tx:
+            tx.save(look, condition=LookItem.pk.does_not_exist())
+            for ref in refs:
+                ref.refresh_keys()
+                tx.save(ref)
+            tx.update(product, _product_actions(product))
+
+    def save_look(self, look: LookItem, product: ProductItem | None, new_shot: ShotRefItem | None = None) -> None:
+        """The look as changed (under its version), a new shot's pointer, and the product's
+        shot state when the change moves it (under the product's version)."""
+        look.refresh_keys()
+        check_item_size(look, {"shots": look.shots, **look.doc})
+        items: list[TableItem] = [look] if product is None else [look, product]
+        with _versioned(*items) as tx:
+            tx.save(look)
+            if new_shot is not None:
+                new_shot.refresh_keys()
+                tx.save(new_shot, condition=ShotRefItem.pk.does_not_exist())
+            if product is not None:
+                tx.update(product, _product_actions(product))
+
+    def product_delete_keys(self, product_id: str, children: Sequence[TableItem]) -> list[tuple[str, str]]:
+        """What goes with a product beyond its own partition: the looks of which it is the main
+        product and their shots' pointers (its look references are in its partition)."""
+        keys: list[tuple[str, str]] = []
+        for look in self.looks_of_product(product_id):
+            keys.append((look.pk, look.sk))
+            keys.extend((f"SHOT#{shot['id']}", "SHOT") for shot in look.shots or [])
+        return keys
