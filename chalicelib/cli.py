@@ -235,7 +235,7 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
         # The stage's browser origins may also POST uploads straight to the images bucket.
         create_resources(public_images=True, cors_origins=get_settings().cors_origins)
         admin = UserService().ensure_first_superuser()
-        seeded = {"products": 0, "organizations": 0}
+        seeded = {"products": 0, "organizations": 0, "looks": 0}
         if demo:
             from chalicelib.local.demo import seed
 
@@ -277,7 +277,8 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
                     "",
                     f"Sartiq Products API (local): http://127.0.0.1:{port}/api/v1/",
                     f"  AWS endpoint (moto server): {endpoint}",
-                    f"  demo data: {seeded['products']} products, {seeded['organizations']} organization",
+                    f"  demo data: {seeded['products']} products, {seeded['organizations']} organization,"
+                    f" {seeded['looks']} shooting looks",
                     f"  superuser: {admin.email}",
                     "  workers: media ingest and captioning (event pump on the local queues)",
                     "  Authorization header:",
