@@ -1,7 +1,8 @@
 """The OpenAPI document, served at /api/v1/openapi.json.
 
 The reference's document, verbatim, plus the endpoints this service adds where the reference
-only names them (sign-in, users, organizations, uploads), described from their pydantic models.
+only names them (sign-in, users, organizations, uploads, the shootings write side), described from
+their pydantic models.
 """
 
 from __future__ import annotations
@@ -16,6 +17,20 @@ from pydantic import BaseModel
 
 from chalicelib.schemas.common import Message, PageQuery
 from chalicelib.schemas.products import OrganizationQuery
+from chalicelib.schemas.shootings import (
+    ExternalImagePushPublic,
+    PushRecordCreate,
+    PushRecordUpdate,
+    ShootingCreate,
+    ShootingLookCreate,
+    ShootingLookPublic,
+    ShootingPublic,
+    ShotCreate,
+    ShotPublic,
+    ShotRevisionCreate,
+    ShotRevisionPublic,
+    ShotUpdate,
+)
 from chalicelib.schemas.uploads import UploadCreate, UploadPublic, UploadStatusPublic
 from chalicelib.schemas.users import (
     MemberAdd,
@@ -102,7 +117,9 @@ def _added_paths(ops: _Operations) -> dict[str, Any]:
     sign_upload["parameters"] = _query_params(OrganizationQuery)
     read_upload = _op("Read Upload", UploadStatusPublic)
     read_upload["parameters"] = [_uuid_param("id")]
+    shootings = _shooting_paths(ops)
     return {
+        **shootings,
         "/api/v1/login/access-token": {"post": login},
         "/api/v1/users/": {"post": _op("Create User", UserPublic, UserCreate)},
         "/api/v1/users/me": {"get": _op("Read User Me", UserPublic)},
@@ -114,6 +131,39 @@ def _added_paths(ops: _Operations) -> dict[str, Any]:
         "/api/v1/organizations/{org_id}/members/{user_id}": {"delete": remove_member},
         "/api/v1/uploads/": {"post": sign_upload},
         "/api/v1/uploads/{id}": {"get": read_upload},
+    }
+
+
+def _with_params(op: dict[str, Any], *names: str) -> dict[str, Any]:
+    op["parameters"] = [_uuid_param(name) for name in names]
+    return op
+
+
+def _shooting_paths(ops: _Operations) -> dict[str, Any]:
+    _op = ops.op
+    create_shooting = _op("Create Shooting", ShootingPublic, ShootingCreate)
+    create_shooting["parameters"] = _query_params(OrganizationQuery)
+    # ShootingLookPublic keeps the reference's own definition (the reference names it).
+    look = _op("Create Shooting Look", ShootingLookPublic, ShootingLookCreate)
+    return {
+        "/api/v1/shootings/": {"post": create_shooting},
+        "/api/v1/shootings/{id}": {"get": _with_params(_op("Read Shooting", ShootingPublic), "id")},
+        "/api/v1/shootings/{id}/looks": {"post": _with_params(look, "id")},
+        "/api/v1/shooting-looks/{id}/shots": {"post": _with_params(_op("Create Shot", ShotPublic, ShotCreate), "id")},
+        "/api/v1/shots/{id}": {"patch": _with_params(_op("Update Shot Status", ShotPublic, ShotUpdate), "id")},
+        "/api/v1/shots/{id}/revisions": {
+            "post": _with_params(_op("Create Shot Revision", ShotRevisionPublic, ShotRevisionCreate), "id")
+        },
+        "/api/v1/shots/{id}/revisions/{revision_id}/push-records": {
+            "post": _with_params(
+                _op("Create Push Record", ExternalImagePushPublic, PushRecordCreate), "id", "revision_id"
+            )
+        },
+        "/api/v1/shots/{id}/revisions/{revision_id}/push-records/{push_id}": {
+            "patch": _with_params(
+                _op("Update Push Record", ExternalImagePushPublic, PushRecordUpdate), "id", "revision_id", "push_id"
+            )
+        },
     }
 
 
