@@ -17,11 +17,14 @@ media records go with it. Every transaction carries a ClientRequestToken (`store
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 
 from chalicelib.errors import Conflict, StaleWrite
 from chalicelib.store.generation_models import (
@@ -35,7 +38,7 @@ from chalicelib.store.generation_models import (
     product_pk,
     refine_pointer_pk,
 )
-from chalicelib.store.limits import check_item_size
+from chalicelib.store.limits import ItemTooLarge, check_item_size, item_size
 from chalicelib.store.models import MediaItem, TableItem, bind_table
 from chalicelib.store.table import MAX_TRANSACTION_ITEMS, get_item, transaction, unavailable
 
@@ -44,6 +47,11 @@ logger = logging.getLogger(__name__)
 Key = tuple[str, str]
 
 _STALE = "The generation was changed by another request; retry"
+
+# A generation item's budget: below DynamoDB's 400 KB with a margin, so that the estimate
+# (store.limits) erring by a little, or an emulator counting a little differently (moto refuses
+# items above 405,000 bytes), never turns a write into a ValidationException.
+MAX_GENERATION_BYTES = 390_000
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _GENERATION_IMAGE_KEY = re.compile(rf"^products/(?P<product>{_UUID})/generations/(?P<media>{_UUID})\.\w+$")
@@ -128,8 +136,8 @@ class GenerationRepository:
     def create(self, generation: GenerationItem, pointers: Sequence[PredictionPointerItem]) -> None:
         """The generation and its prediction pointers in one transaction; fails if any exists."""
         generation.refresh_keys()
-        check_item_size(generation, _fields(generation))
-        with transaction("The generation already exists") as tx:
+        _check_size(generation)
+        with _too_large_as_such(generation), transaction("The generation already exists") as tx:
             tx.save(generation)
             for pointer in pointers:
                 pointer.refresh_keys()
@@ -144,7 +152,7 @@ class GenerationRepository:
         """Replace a generation read before, under its version (StaleWrite when it changed since),
         with the new pointers and media records it names, in one transaction when there are any."""
         generation.refresh_keys()
-        check_item_size(generation, _fields(generation))
+        _check_size(generation)
         if 1 + len(new_pointers) + len(new_media) > MAX_TRANSACTION_ITEMS:
             # Budgeted by the service (one refine, one or two images per write).
             raise RuntimeError("a generation write over the transaction limit")
@@ -153,7 +161,7 @@ class GenerationRepository:
             return
         key = (generation.pk, generation.sk)
         try:
-            with transaction(_STALE) as tx:
+            with _too_large_as_such(generation), transaction(_STALE) as tx:
                 tx.save(generation)
                 for pointer in new_pointers:
                     pointer.refresh_keys()
@@ -173,12 +181,40 @@ class GenerationRepository:
         except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise StaleWrite(_STALE) from exc
+            if _says_too_large(exc):
+                raise ItemTooLarge(item_size(generation), "predictions", 0) from exc
             mapped = unavailable(exc.cause_response_code)
             if mapped is None:
                 raise
             raise mapped from exc
 
 
-def _fields(generation: GenerationItem) -> dict[str, object]:
+def _fields(generation: GenerationItem) -> dict[str, Any]:
     """The document's fields and the predictions, for naming the largest when too large."""
     return {**(generation.doc or {}), "predictions": generation.predictions}
+
+
+def _check_size(generation: GenerationItem) -> None:
+    """ItemTooLarge when the generation would pass its budget (MAX_GENERATION_BYTES)."""
+    check_item_size(generation, _fields(generation))
+    size = item_size(generation)
+    if size > MAX_GENERATION_BYTES:
+        sizes = {name: len(json.dumps(value, default=str).encode()) for name, value in _fields(generation).items()}
+        largest = max(sizes, key=lambda name: sizes[name])
+        raise ItemTooLarge(size, largest, sizes[largest])
+
+
+def _says_too_large(exc: PynamoDBException) -> bool:
+    return exc.cause_response_code == "ValidationException" and "size" in (exc.cause_response_message or "").lower()
+
+
+@contextmanager
+def _too_large_as_such(generation: GenerationItem) -> Iterator[None]:
+    """DynamoDB's own refusal of an item over its limit (were the budget ever wrong) is the same
+    ItemTooLarge as the budget's, not an unhandled error."""
+    try:
+        yield
+    except TransactWriteError as exc:
+        if _says_too_large(exc):
+            raise ItemTooLarge(item_size(generation), "predictions", 0) from exc
+        raise
