@@ -154,6 +154,9 @@ class MediaPlan:
     uploads: list[tuple[str, bytes, str]] = field(default_factory=list)
     copies: list[tuple[str, str]] = field(default_factory=list)
     new_items: list[MediaItem] = field(default_factory=list)
+    # A product's own image named again is reused (the product's fields point at one record);
+    # False copies it, for an image that must outlive the product's own changes (a revision's).
+    reuse_own: bool = True
 
 
 class MediaResolver:
@@ -203,7 +206,7 @@ class MediaResolver:
                 "media_not_ready",
             )
         public = source.public_fields()
-        if source.product_id == self.plan.product_id:
+        if source.product_id == self.plan.product_id and self.plan.reuse_own:
             if overrides:
                 public.update(overrides)
             return ResolvedImage(url=public["url"], media=public)

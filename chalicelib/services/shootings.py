@@ -50,7 +50,7 @@ from chalicelib.services.media import MediaPlan
 from chalicelib.services.products import ProductService, to_public
 from chalicelib.store.blobs import ImageStore
 from chalicelib.store.limits import ItemTooLarge
-from chalicelib.store.models import LookItem, LookRefItem, ProductItem, ShootingItem, ShotRefItem
+from chalicelib.store.models import LookItem, LookRefItem, MediaItem, ProductItem, ShootingItem, ShotRefItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.retry import with_retries
 from chalicelib.store.shootings import ShootingRepository
@@ -330,15 +330,19 @@ class ShootingService:
     def create_look(self, caller: Caller, shooting_id: str, data: ShootingLookCreate) -> LookItem:
         shooting = self._shooting(caller, shooting_id)
         product_id = str(data.product_id)
-        outfit_ids = list(dict.fromkeys(str(p) for p in data.outfit_product_ids if str(p) != product_id))
-        self._check_readable(caller, [product_id], ["product_id"])
-        self._check_readable(caller, outfit_ids, ["outfit_product_ids"])
+        sent_outfit = [str(p) for p in data.outfit_product_ids]
+        # The main product's status, summaries and order follow the look: its writers only. An
+        # outfit product is only shown, so reading it is enough.
+        self._check_products(caller, [product_id], ["product_id"], write=True)
+        self._check_products(caller, sent_outfit, ["outfit_product_ids"], write=False)
+        outfit_ids = list(dict.fromkeys(p for p in sent_outfit if p != product_id))
         now = iso(utcnow())
         look = LookItem(
             id=str(uuid.uuid4()),
             shooting_id=shooting.id,
             product_id=product_id,
-            owner_id=caller.id,
+            # The shooting's: a look added by a superuser (or a member) belongs to its scope.
+            owner_id=shooting.owner_id,
             organization_id=shooting.organization_id,
             created_at=now,
             updated_at=now,
@@ -371,15 +375,19 @@ class ShootingService:
 
         return with_retries(attempt)
 
-    def _check_readable(self, caller: Caller, product_ids: list[str], loc: list[str | int]) -> None:
+    def _check_products(self, caller: Caller, product_ids: list[str], loc: list[str | int], *, write: bool) -> None:
+        """Each product exists and the caller may read it (and write it, with `write`): else a
+        422 at its place in the body (a product the caller may not see is "not found")."""
         if not product_ids:
             return
-        found = self.products.batch_get(product_ids)
+        found = self.products.batch_get(list(dict.fromkeys(product_ids)))
         for index, product_id in enumerate(product_ids):
             product = found.get(product_id)
+            where = loc if loc == ["product_id"] else [*loc, index]
             if product is None or not caller.can_read(product):
-                where = loc if loc == ["product_id"] else [*loc, index]
                 raise InvalidField.single(where, "Product not found", product_id, "product_not_found")
+            if write and not caller.can_write(product):
+                raise InvalidField.single(where, "Not enough permissions on this product", product_id, "forbidden")
 
     # -- shots ---------------------------------------------------------------------------
 
@@ -389,6 +397,7 @@ class ShootingService:
         find: Callable[[], tuple[LookItem, dict[str, Any] | None]],
         change: Callable[[LookItem, dict[str, Any] | None], T],
         new_shot: Callable[[LookItem], ShotRefItem | None] = lambda look: None,
+        new_media: Sequence[MediaItem] = (),
     ) -> T:
         """Read the look (and shot), apply `change`, write it with the product's copies; a
         concurrent change of either re-reads and applies again."""
@@ -405,7 +414,7 @@ class ShootingService:
                 if product.shot_status_look_id == look.id:
                     product.shot_status = product_shot_status(look.shots or []).value
             try:
-                self.repo.save_look(look, product, new_shot(look))
+                self.repo.save_look(look, product, new_shot(look), new_media)
             except ItemTooLarge as exc:
                 raise InvalidField.single(
                     [], f"The look would take {exc.size} bytes as stored, over DynamoDB's 400 KB", None, "too_large"
@@ -461,7 +470,7 @@ class ShootingService:
             raise NotFound("Product not found")
         # Images are checked and stored once (under the product's prefix, so the product's
         # delete removes them); a retry of the look write reuses them.
-        plan = MediaPlan(product_id=product.id, owner_id=product.owner_id)
+        plan = MediaPlan(product_id=product.id, owner_id=product.owner_id, reuse_own=False)
         resolver = self.product_service.media_resolver(caller, plan)
         now = iso(utcnow())
         revision_id = str(uuid.uuid4())
@@ -515,7 +524,7 @@ class ShootingService:
             return revision
 
         try:
-            return self._change(caller, lambda: self._shot(caller, shot_id), change)
+            return self._change(caller, lambda: self._shot(caller, shot_id), change, new_media=plan.new_items)
         except Exception:
             self.images.delete([key for key, _, _ in plan.uploads] + [target for _, target in plan.copies])
             raise

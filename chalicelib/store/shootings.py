@@ -18,6 +18,7 @@ from chalicelib.store.limits import check_item_size
 from chalicelib.store.models import (
     LookItem,
     LookRefItem,
+    MediaItem,
     ProductItem,
     ShootingItem,
     ShotRefItem,
@@ -106,7 +107,13 @@ class ShootingRepository:
                 tx.save(ref)
             tx.update(product, _product_actions(product))
 
-    def save_look(self, look: LookItem, product: ProductItem | None, new_shot: ShotRefItem | None = None) -> None:
+    def save_look(
+        self,
+        look: LookItem,
+        product: ProductItem | None,
+        new_shot: ShotRefItem | None = None,
+        new_media: Sequence[MediaItem] = (),
+    ) -> None:
         """The look as changed (under its version), a new shot's pointer, and the product's
         shot state when the change moves it (under the product's version)."""
         look.refresh_keys()
@@ -119,6 +126,9 @@ class ShootingRepository:
                 tx.save(new_shot, condition=ShotRefItem.pk.does_not_exist())
             if product is not None:
                 tx.update(product, _product_actions(product))
+            for media in new_media:
+                media.refresh_keys()
+                tx.save(media, condition=MediaItem.pk.does_not_exist())
 
     def product_delete_keys(self, product_id: str, children: Sequence[TableItem]) -> list[tuple[str, str]]:
         """What goes with a product beyond its own partition: the looks of which it is the main
@@ -126,5 +136,15 @@ class ShootingRepository:
         keys: list[tuple[str, str]] = []
         for look in self.looks_of_product(product_id):
             keys.append((look.pk, look.sk))
-            keys.extend((f"SHOT#{shot['id']}", "SHOT") for shot in look.shots or [])
+            # The look's references under its outfit products, its shots' pointers, and the
+            # media records of its revisions' images.
+            refs = [p for p in look.doc.get("outfit_product_ids") or [] if p != product_id]
+            keys.extend((f"PRODUCT#{p}", f"LOOKREF#{look.created_at}#{look.id}") for p in refs)
+            for shot in look.shots or []:
+                keys.append((f"SHOT#{shot['id']}", "SHOT"))
+                for revision in shot.get("revisions") or []:
+                    for image in revision.get("images") or []:
+                        media = image.get("image_media")
+                        if isinstance(media, dict) and media.get("id"):
+                            keys.append((f"MEDIA#{media['id']}", "MEDIA"))
         return keys
