@@ -6,12 +6,21 @@ from chalice import Chalice
 from chalice.app import SQSEvent
 
 from chalicelib import queues
-from chalicelib.api import auth, catalog, cors, openapi, organizations, products, shootings, uploads
+from chalicelib.api import auth, catalog, cors, generations, openapi, organizations, products, shootings, uploads
 
 app = Chalice(app_name="sartiq-products")
 app.experimental_feature_flags.update(["BLUEPRINTS"])
 
-for blueprint in (auth.bp, organizations.bp, products.bp, catalog.bp, uploads.bp, shootings.bp, openapi.bp):
+for blueprint in (
+    auth.bp,
+    organizations.bp,
+    products.bp,
+    catalog.bp,
+    uploads.bp,
+    shootings.bp,
+    generations.bp,
+    openapi.bp,
+):
     app.register_blueprint(blueprint, url_prefix="/api/v1")
 
 # Last: it adds a preflight route to every path registered above.

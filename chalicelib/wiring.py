@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.services.captioning import Captioner
     from chalicelib.services.captions import CaptionService
     from chalicelib.services.catalog import CatalogService
+    from chalicelib.services.generations import GenerationService
     from chalicelib.services.ingest import MediaIngest
     from chalicelib.services.listing import ProductListing
     from chalicelib.services.organizations import OrganizationService
@@ -99,3 +100,10 @@ def shootings() -> ShootingService:
     from chalicelib.services.shootings import ShootingService
 
     return ShootingService()
+
+
+@lru_cache(maxsize=1)
+def generations() -> GenerationService:
+    from chalicelib.services.generations import GenerationService
+
+    return GenerationService()

@@ -117,9 +117,12 @@ def _added_paths(ops: _Operations) -> dict[str, Any]:
     sign_upload["parameters"] = _query_params(OrganizationQuery)
     read_upload = _op("Read Upload", UploadStatusPublic)
     read_upload["parameters"] = [_uuid_param("id")]
+    from chalicelib.api import generations
+
     shootings = _shooting_paths(ops)
     return {
         **shootings,
+        **generations.openapi_paths(_op, _uuid_param, _query_params),
         "/api/v1/login/access-token": {"post": login},
         "/api/v1/users/": {"post": _op("Create User", UserPublic, UserCreate)},
         "/api/v1/users/me": {"get": _op("Read User Me", UserPublic)},

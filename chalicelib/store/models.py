@@ -609,3 +609,8 @@ def doc_facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, str, str | Non
     if doc.get("year") is not None:
         out[facet_sk("year", int(doc["year"]))] = ("year", str(int(doc["year"])), None)
     return out
+
+
+# The generation kinds live in their own module; imported here so that every read of the table
+# (a product's partition holds generations) knows their discriminators.
+from chalicelib.store import generation_models as _generation_models  # noqa: E402, F401

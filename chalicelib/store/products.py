@@ -69,9 +69,10 @@ def _product_transaction(product: ProductItem) -> Iterator[Transaction]:
 
 def dependents(product_id: str, children: Sequence[TableItem]) -> list[tuple[str, str]]:
     """Keys outside the product's partition that belong to it."""
+    from chalicelib.store.generations import pointer_keys
     from chalicelib.store.shootings import ShootingRepository
 
-    return ShootingRepository().product_delete_keys(product_id, children)
+    return ShootingRepository().product_delete_keys(product_id, children) + pointer_keys(children)
 
 
 class ProductRepository:

@@ -1,0 +1,653 @@
+"""Generations use cases: create a batch, record predictions and refines, read, select shots.
+
+Tenancy. A generation belongs to an organization (created with `organization_id`, by a member)
+or is personal (its owner's). Creating one needs write access to the product (it produces content
+for it). A generation, its predictions and refines are read and written by its owner when
+personal, by the organization's members otherwise, and by superusers; anyone else gets a 404
+("Prediction not found", "Refine not found"). A product's list shows the caller's scope only: the
+organization's generations with `organization_id` (membership required, 403), else the caller's
+personal ones.
+
+Writes to a generation are read-modify-writes of its one item under its version, retried on a
+stale version (`store.retry.with_retries`). Images are decoded, checked and stored once, before
+the write, under `products/<product_id>/generations/`; a write that fails removes the objects
+it stored unless the stored generation names them (its outcome may be unknown).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import Busy, InvalidField, NotFound, StaleWrite
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.schemas.enums import GenerationStatus, PredictionStatus
+from chalicelib.schemas.generations import (
+    CREATE_ONLY_FIELDS,
+    MAX_REFINES_PER_PREDICTION,
+    MAX_SEED,
+    MAX_SELECTED_SHOTS,
+    GenerationCreate,
+    GenerationPublic,
+    PredictionPublic,
+    PredictionUpdate,
+    Product,
+    RefineCreate,
+    RefinePublic,
+    RefineUpdate,
+    SelectedShotRequest,
+)
+from chalicelib.schemas.products import MAX_URL_LENGTH, MediaInput
+from chalicelib.services.access import Caller
+from chalicelib.services.media import (
+    MediaPlan,
+    ResolvedImage,
+    decode_image_string,
+    inspect_image,
+    media_public,
+)
+from chalicelib.services.products import to_public as product_public
+from chalicelib.services.uploads import can_use_upload
+from chalicelib.store.blobs import ImageStore, media_id_of_key
+from chalicelib.store.generation_models import GenerationItem, PredictionPointerItem, RefinePointerItem
+from chalicelib.store.generations import (
+    MAX_GENERATION_BYTES,
+    GenerationRepository,
+    generation_image_key,
+    generation_image_of_key,
+)
+from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge, check_item_size
+from chalicelib.store.media import MediaRepository
+from chalicelib.store.models import MediaItem, ProductItem
+from chalicelib.store.products import ProductRepository
+from chalicelib.store.retry import with_retries
+from chalicelib.store.table import unavailable
+
+PREDICTION_NOT_FOUND = "Prediction not found"
+REFINE_NOT_FOUND = "Refine not found"
+
+_FINISHED = frozenset({PredictionStatus.SUCCEEDED.value, PredictionStatus.FAILED.value})
+# What a MediaInput may say about the image it names (as product images take them).
+_MEDIA_OVERRIDES = ("alt_text", "caption", "color_profile", "dominant_color", "duration", "protected")
+# Prediction fields a PATCH sets as sent (images apart).
+_PREDICTION_FIELDS = (
+    "status",
+    "result_video_url",
+    "seed",
+    "duration_seconds",
+    "error_message",
+    "error_category",
+    "shot_type",
+    "favourite",
+)
+_REFINE_FIELDS = (
+    "status",
+    "width",
+    "height",
+    "scale_factor",
+    "prompt",
+    "task_id",
+    "error_message",
+    "error_category",
+)
+_IMAGE_GENERATION_FIELDS = (
+    "subject_image_media",
+    "product_image_media",
+    "product2_image_media",
+    "garment_placement_base_image_media",
+    "reference_images_media",
+)
+
+
+# -- rules -----------------------------------------------------------------------------------
+
+
+def generation_status(statuses: Sequence[str]) -> GenerationStatus:
+    """A generation's status, from its predictions' statuses:
+
+    - every prediction finished (succeeded or failed): COMPLETED when at least one succeeded
+      (so all succeeded is COMPLETED, some failed and some succeeded is COMPLETED), FAILED when
+      none did;
+    - else PROCESSING when any is processing, or when some have finished while others are still
+      pending (the batch is under way);
+    - else (all pending, or no predictions) PENDING.
+    """
+    if statuses and all(s in _FINISHED for s in statuses):
+        if any(s == PredictionStatus.SUCCEEDED.value for s in statuses):
+            return GenerationStatus.COMPLETED
+        return GenerationStatus.FAILED
+    if any(s == PredictionStatus.PROCESSING.value or s in _FINISHED for s in statuses):
+        return GenerationStatus.PROCESSING
+    return GenerationStatus.PENDING
+
+
+def refined_image_url(prediction: dict[str, Any]) -> str | None:
+    """The newest successful refine's result image (by created_at, then order of addition)."""
+    best: tuple[str, int] | None = None
+    url: str | None = None
+    for n, refine in enumerate(prediction.get("refines") or []):
+        if refine.get("status") != PredictionStatus.SUCCEEDED.value or not refine.get("result_image_url"):
+            continue
+        rank = (str(refine.get("created_at") or ""), n)
+        if best is None or rank > best:
+            best, url = rank, refine["result_image_url"]
+    return url
+
+
+def can_access(caller: Caller, generation: GenerationItem) -> bool:
+    """Read and write alike: the owner of a personal generation, the members of an
+    organization's, and superusers."""
+    if caller.is_superuser:
+        return True
+    if generation.organization_id:
+        return caller.is_member(generation.organization_id)
+    return generation.owner_id == caller.id
+
+
+# -- stored <-> wire -------------------------------------------------------------------------
+
+
+def refine_public(prediction: dict[str, Any], refine: dict[str, Any]) -> RefinePublic:
+    return RefinePublic.model_validate({**refine, "prediction_id": prediction["id"]})
+
+
+def prediction_public(generation: GenerationItem, prediction: dict[str, Any]) -> PredictionPublic:
+    return PredictionPublic.model_validate(
+        {
+            **prediction,
+            "generation_id": generation.id,
+            "refines": [refine_public(prediction, r) for r in prediction.get("refines") or []],
+            "refined_image_url": refined_image_url(prediction),
+        }
+    )
+
+
+def to_public(generation: GenerationItem) -> GenerationPublic:
+    predictions = list(generation.predictions or [])
+    return GenerationPublic.model_validate(
+        {
+            **generation.doc,
+            "id": generation.id,
+            "product_id": generation.product_id,
+            "owner_id": generation.owner_id,
+            "organization_id": generation.organization_id,
+            "created_at": generation.created_at,
+            "updated_at": generation.updated_at,
+            "status": generation_status([p["status"] for p in predictions]),
+            "predictions": [prediction_public(generation, p) for p in predictions],
+        }
+    )
+
+
+def selected_shot_product(item: ProductItem) -> Product:
+    """The reference's `Product`: the product's public fields it names, and `selected_shots`."""
+    public = product_public(item).model_dump(mode="json")
+    fields = {name: public[name] for name in Product.model_fields if name in public}
+    return Product.model_validate({**fields, "selected_shots": dict(item.selected_shots or {})})
+
+
+def _find(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
+    return next((item for item in items if item.get("id") == item_id), None)
+
+
+# -- images ----------------------------------------------------------------------------------
+
+
+class ResultImages:
+    """Turns a result image input (http(s) URL, base64 string, data URL or MediaInput, as product
+    images take them) into a URL and, for our own images, a media resource stored under the
+    generation's product. An outside URL is kept as a link (the service fetches no URLs); a media
+    resource of another product or an upload is copied, so the product's delete removes it all."""
+
+    def __init__(
+        self,
+        plan: MediaPlan,
+        lookup: Callable[[str], MediaItem | None],
+        can_use: Callable[[MediaItem], bool],
+    ) -> None:
+        self.plan = plan
+        self._lookup = lookup
+        self._can_use = can_use
+
+    def resolve(self, value: str | MediaInput, loc: list[str | int]) -> ResolvedImage:
+        if isinstance(value, MediaInput):
+            overrides = value.model_dump(include=set(_MEDIA_OVERRIDES), exclude_unset=True)
+            if value.media_resource_id is not None:
+                return self._from_media(str(value.media_resource_id), overrides, loc)
+            assert value.url is not None
+            return self._from_url(value.url, overrides, loc)
+        data = decode_image_string(value, loc)
+        if data is None:
+            return self._from_url(value, {}, loc)
+        image = inspect_image(data, loc)
+        media_id = str(uuid.uuid4())
+        key = generation_image_key(self.plan.product_id, media_id, image.extension)
+        self.plan.uploads.append((key, image.data, image.content_type))
+        public = media_public(media_id, get_settings().media_url(key), image, iso(utcnow()))
+        self._add_item(media_id, key, public)
+        return ResolvedImage(url=public["url"], media=public)
+
+    def _from_url(self, url: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
+        if not url.startswith(("http://", "https://")):
+            raise InvalidField.single(loc, "URL must start with http:// or https://", url[:100])
+        if len(url) > MAX_URL_LENGTH:
+            raise InvalidField.single(
+                loc, f"URL should have at most {MAX_URL_LENGTH} characters", url[:100], "string_too_long"
+            )
+        key = get_settings().media_key_from_url(url)
+        media_id = None
+        if key:
+            generation_image = generation_image_of_key(key)
+            media_id = generation_image[1] if generation_image else media_id_of_key(key)
+        if media_id is None:
+            return ResolvedImage(url=url)
+        return self._from_media(media_id, overrides, loc)
+
+    def _from_media(self, media_id: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
+        source = self._lookup(media_id)
+        if source is None or not self._can_use(source):
+            raise InvalidField.single(loc, "Media resource not found", media_id, "media_not_found")
+        if not source.ready:
+            reason = f": {source.failure_reason}" if source.failure_reason else ""
+            raise InvalidField.single(
+                loc,
+                f"Media resource is not ready (its upload is {str(source.status).lower()}{reason})",
+                media_id,
+                "media_not_ready",
+            )
+        public = source.public_fields()
+        public.update(overrides)
+        owner = generation_image_of_key(source.key)
+        if owner is not None and owner[0] == self.plan.product_id:
+            # Already one of this product's generation images: shared, not copied.
+            return ResolvedImage(url=public["url"], media=public)
+        new_id = str(uuid.uuid4())
+        key = generation_image_key(self.plan.product_id, new_id, str(public["extension"]))
+        self.plan.copies.append((source.key, key))
+        public.update(id=new_id, url=get_settings().media_url(key), created_at=iso(utcnow()))
+        self._add_item(new_id, key, public)
+        return ResolvedImage(url=public["url"], media=public)
+
+    def _add_item(self, media_id: str, key: str, public: dict[str, Any]) -> None:
+        self.plan.new_items.append(
+            MediaItem(
+                id=media_id,
+                product_id=self.plan.product_id,
+                owner_id=self.plan.owner_id,
+                key=key,
+                public=public,
+                created_at=public["created_at"],
+            )
+        )
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+class GenerationService:
+    def __init__(
+        self,
+        generations: GenerationRepository | None = None,
+        products: ProductRepository | None = None,
+        media: MediaRepository | None = None,
+        images: ImageStore | None = None,
+    ) -> None:
+        self.generations = generations or GenerationRepository()
+        self.products = products or ProductRepository()
+        self.media = media or MediaRepository()
+        self.images = images or ImageStore()
+
+    # -- create ------------------------------------------------------------------------
+
+    def create(self, caller: Caller, data: GenerationCreate, organization_id: str | None) -> GenerationPublic:
+        """A generation of `batch_size` pending predictions, for the caller's organization (when
+        named, in the body or the query) or personal."""
+        org_id = caller.target_organization(data.organization_id, organization_id)
+        product = caller.check_product(self.products.get(str(data.product_id)), org_id, write=True)
+        now = iso(utcnow())
+        generation_id = str(uuid.uuid4())
+        seed = data.seed if data.seed is not None else random.randint(0, MAX_SEED)
+        doc: dict[str, Any] = data.model_dump(mode="json", exclude=set(CREATE_ONLY_FIELDS))
+        doc.update({field: None for field in _IMAGE_GENERATION_FIELDS})
+        doc.update(batch_size=data.batch_size, seed=seed)
+        predictions: list[dict[str, Any]] = [
+            {
+                "id": str(uuid.uuid4()),
+                "created_at": now,
+                "updated_at": now,
+                "status": PredictionStatus.PENDING.value,
+                # One seed per image of the batch, consecutive from the generation's.
+                "seed": (seed + n) % (MAX_SEED + 1),
+                "result_image_url": None,
+                "result_image_media": None,
+                "result_video_url": None,
+                "result_video_media": None,
+                "duration_seconds": None,
+                "favourite": False,
+                "error_message": None,
+                "error_category": None,
+                "shot_type": None,
+                "refines": [],
+            }
+            for n in range(data.batch_size)
+        ]
+        item = GenerationItem(
+            id=generation_id,
+            product_id=product.id,
+            owner_id=caller.id,
+            organization_id=org_id,
+            created_at=now,
+            updated_at=now,
+            status=generation_status([p["status"] for p in predictions]).value,
+            doc=doc,
+            predictions=predictions,
+            media_ids=[],
+        )
+        item.refresh_keys()
+        pointers = [
+            PredictionPointerItem(
+                id=p["id"],
+                product_id=product.id,
+                generation_id=generation_id,
+                generation_pk=item.pk,
+                generation_sk=item.sk,
+            )
+            for p in predictions
+        ]
+        # Built once: a retry sends the same items with a new token.
+        self._guard_size(lambda: self.generations.create(item, pointers), retry_on=(Busy,))
+        return to_public(item)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def list_for_product(
+        self, caller: Caller, product_id: str, organization_id: str | None, skip: int, limit: int
+    ) -> list[GenerationPublic]:
+        product = caller.check_product(self.products.get(product_id), organization_id, write=False)
+        items = self.generations.page(product.id, caller.id, organization_id, skip, limit)
+        return [to_public(item) for item in items]
+
+    # -- predictions -------------------------------------------------------------------
+
+    def update_prediction(self, caller: Caller, prediction_id: str, data: PredictionUpdate) -> PredictionPublic:
+        pointer = self.generations.prediction_pointer(prediction_id)
+        first = self._accessible(caller, pointer, PREDICTION_NOT_FOUND)
+        sent = data.model_fields_set
+        plan = MediaPlan(product_id=first.product_id, owner_id=first.owner_id)
+        image = self._image(caller, plan, data.result_image, "result_image" in sent)
+        reads = [first]
+
+        def attempt() -> tuple[GenerationItem, dict[str, Any]]:
+            generation = reads.pop() if reads else self._accessible(caller, pointer, PREDICTION_NOT_FOUND)
+            predictions = list(generation.predictions or [])
+            prediction = _find(predictions, prediction_id)
+            if prediction is None:
+                raise NotFound(PREDICTION_NOT_FOUND)
+            now = iso(utcnow())
+            for name in _PREDICTION_FIELDS:
+                if name in sent:
+                    value = getattr(data, name)
+                    prediction[name] = value.value if isinstance(value, PredictionStatus) else value
+            if "result_video_url" in sent:
+                prediction["result_video_media"] = None
+            if "result_image" in sent:
+                prediction["result_image_url"] = image.url if image else None
+                prediction["result_image_media"] = image.media if image else None
+            prediction["updated_at"] = now
+            self._touch(generation, predictions, now)
+            self._save(generation, plan, image)
+            return generation, prediction
+
+        generation, prediction = self._writing(plan, pointer, attempt)
+        return prediction_public(generation, prediction)
+
+    # -- refines -----------------------------------------------------------------------
+
+    def add_refine(self, caller: Caller, prediction_id: str, data: RefineCreate) -> RefinePublic:
+        pointer = self.generations.prediction_pointer(prediction_id)
+        first = self._accessible(caller, pointer, PREDICTION_NOT_FOUND)
+        sent = data.model_fields_set
+        plan = MediaPlan(product_id=first.product_id, owner_id=first.owner_id)
+        image = self._image(caller, plan, data.result_image, "result_image" in sent)
+        refine_id = str(uuid.uuid4())
+        reads = [first]
+
+        def attempt() -> tuple[GenerationItem, dict[str, Any], dict[str, Any]]:
+            generation = reads.pop() if reads else self._accessible(caller, pointer, PREDICTION_NOT_FOUND)
+            predictions = list(generation.predictions or [])
+            prediction = _find(predictions, prediction_id)
+            if prediction is None:
+                raise NotFound(PREDICTION_NOT_FOUND)
+            refines = list(prediction.get("refines") or [])
+            if len(refines) >= MAX_REFINES_PER_PREDICTION:
+                raise InvalidField.single(
+                    [], f"At most {MAX_REFINES_PER_PREDICTION} refines per prediction", len(refines), "too_long"
+                )
+            parent = str(data.refines_refine_id) if data.refines_refine_id else None
+            if parent is not None and _find(refines, parent) is None:
+                raise InvalidField.single(
+                    ["refines_refine_id"], "Refine not found in this prediction", parent, "refine_not_found"
+                )
+            now = iso(utcnow())
+            refine = {
+                "id": refine_id,
+                "created_at": now,
+                "updated_at": now,
+                "status": data.status.value,
+                "result_image_url": image.url if image else None,
+                "result_image_media": image.media if image else None,
+                "width": data.width,
+                "height": data.height,
+                "scale_factor": data.scale_factor,
+                "prompt": data.prompt,
+                "refine_model_id": data.refine_model_id,
+                "error_message": data.error_message,
+                "error_category": data.error_category,
+                "refines_refine_id": parent,
+                "task_id": data.task_id,
+            }
+            prediction["refines"] = [*refines, refine]
+            self._touch(generation, predictions, now)
+            pointer_item = RefinePointerItem(
+                id=refine_id,
+                product_id=generation.product_id,
+                prediction_id=prediction_id,
+                generation_id=generation.id,
+                generation_pk=generation.pk,
+                generation_sk=generation.sk,
+            )
+            self._save(generation, plan, image, [pointer_item])
+            return generation, prediction, refine
+
+        _, prediction, refine = self._writing(plan, pointer, attempt)
+        return refine_public(prediction, refine)
+
+    def update_refine(self, caller: Caller, refine_id: str, data: RefineUpdate) -> RefinePublic:
+        pointer = self.generations.refine_pointer(refine_id)
+        first = self._accessible(caller, pointer, REFINE_NOT_FOUND)
+        assert pointer is not None
+        sent = data.model_fields_set
+        plan = MediaPlan(product_id=first.product_id, owner_id=first.owner_id)
+        image = self._image(caller, plan, data.result_image, "result_image" in sent)
+        reads = [first]
+
+        def attempt() -> tuple[GenerationItem, dict[str, Any], dict[str, Any]]:
+            generation = reads.pop() if reads else self._accessible(caller, pointer, REFINE_NOT_FOUND)
+            predictions = list(generation.predictions or [])
+            prediction = _find(predictions, pointer.prediction_id)
+            refines = list(prediction.get("refines") or []) if prediction else []
+            refine = _find(refines, refine_id)
+            if prediction is None or refine is None:
+                raise NotFound(REFINE_NOT_FOUND)
+            now = iso(utcnow())
+            for name in _REFINE_FIELDS:
+                if name in sent:
+                    value = getattr(data, name)
+                    refine[name] = value.value if isinstance(value, PredictionStatus) else value
+            if "result_image" in sent:
+                refine["result_image_url"] = image.url if image else None
+                refine["result_image_media"] = image.media if image else None
+            refine["updated_at"] = now
+            prediction["refines"] = refines
+            self._touch(generation, predictions, now)
+            self._save(generation, plan, image)
+            return generation, prediction, refine
+
+        _, prediction, refine = self._writing(plan, pointer, attempt)
+        return refine_public(prediction, refine)
+
+    # -- selected shots ----------------------------------------------------------------
+
+    def select_shot(
+        self, caller: Caller, product_id: str, data: SelectedShotRequest, organization_id: str | None
+    ) -> Product:
+        """Set (or with `prediction_id: null` remove) the product's selected shot of a shot type:
+        a version-checked UpdateItem of `selected_shots` alone, retried when the product changed."""
+        if str(data.product_id) != product_id:
+            raise InvalidField.single(
+                ["product_id"], "Must match the product in the path", str(data.product_id), "product_mismatch"
+            )
+        caller.check_product(self.products.get(product_id), organization_id, write=True)
+        prediction_id = str(data.prediction_id) if data.prediction_id else None
+        if prediction_id is not None:
+            self._check_prediction_of(caller, product_id, prediction_id)
+
+        def attempt() -> ProductItem:
+            item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+            shots = {str(k): str(v) for k, v in (item.selected_shots or {}).items()}
+            if prediction_id is None:
+                shots.pop(data.shot_type, None)
+            else:
+                shots[data.shot_type] = prediction_id
+                if len(shots) > MAX_SELECTED_SHOTS:
+                    raise InvalidField.single(
+                        ["shot_type"], f"At most {MAX_SELECTED_SHOTS} selected shot types", len(shots), "too_long"
+                    )
+            self._write_selected_shots(item, shots)
+            return item
+
+        return selected_shot_product(with_retries(attempt))
+
+    def _check_prediction_of(self, caller: Caller, product_id: str, prediction_id: str) -> None:
+        """The prediction exists, is this product's, and the caller may see it: else a 422."""
+        pointer = self.generations.prediction_pointer(prediction_id)
+        generation = None
+        if pointer is not None and pointer.product_id == product_id:
+            generation = self.generations.get(pointer.generation_pk, pointer.generation_sk)
+        if (
+            generation is None
+            or generation.product_id != product_id
+            or not can_access(caller, generation)
+            or _find(list(generation.predictions or []), prediction_id) is None
+        ):
+            raise InvalidField.single(
+                ["prediction_id"], "Prediction not found for this product", prediction_id, "prediction_not_found"
+            )
+
+    @staticmethod
+    def _write_selected_shots(item: ProductItem, shots: dict[str, str]) -> None:
+        item.selected_shots = shots
+        try:
+            check_item_size(item)
+        except ItemTooLarge as exc:
+            raise InvalidField.single(
+                ["shot_type"], f"The product would take {exc.size} bytes, over {MAX_ITEM_BYTES}", None, "too_large"
+            ) from exc
+        try:
+            # PynamoDB adds the version condition and increments the version.
+            item.update(actions=[ProductItem.selected_shots.set(shots)])
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise StaleWrite("The product was changed by another request; retry") from exc
+            mapped = unavailable(exc.cause_response_code)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _accessible(
+        self, caller: Caller, pointer: PredictionPointerItem | RefinePointerItem | None, message: str
+    ) -> GenerationItem:
+        """The generation a pointer names, when it exists and the caller may see it; else 404."""
+        if pointer is None:
+            raise NotFound(message)
+        generation = self.generations.get(pointer.generation_pk, pointer.generation_sk)
+        if generation is None or not can_access(caller, generation):
+            raise NotFound(message)
+        return generation
+
+    def _image(
+        self, caller: Caller, plan: MediaPlan, value: str | MediaInput | None, sent: bool
+    ) -> ResolvedImage | None:
+        """A result image resolved and its object stored once, before the write (a retry reuses it)."""
+        if not sent or value is None:
+            return None
+
+        def can_use(media: MediaItem) -> bool:
+            if media.product_id:
+                owner = self.products.get(media.product_id)
+                return owner is not None and caller.can_read(owner)
+            return not media.expired and can_use_upload(caller, media)
+
+        resolved = ResultImages(plan, self.media.get, can_use).resolve(value, ["result_image"])
+        for key, body, content_type in plan.uploads:
+            self.images.put(key, body, content_type)
+        for source, target in plan.copies:
+            self.images.copy(source, target)
+        plan.uploads.clear()
+        plan.copies.clear()
+        return resolved
+
+    @staticmethod
+    def _touch(generation: GenerationItem, predictions: list[dict[str, Any]], now: str) -> None:
+        generation.predictions = predictions
+        generation.updated_at = now
+        generation.status = generation_status([p["status"] for p in predictions]).value
+
+    def _save(
+        self,
+        generation: GenerationItem,
+        plan: MediaPlan,
+        image: ResolvedImage | None,
+        pointers: Sequence[PredictionPointerItem | RefinePointerItem] = (),
+    ) -> None:
+        media_id = image.media["id"] if image is not None and image.media else None
+        new_media = [m for m in plan.new_items if m.id == media_id]
+        if new_media:
+            generation.media_ids = sorted({*(generation.media_ids or []), *(m.id for m in new_media)})
+        self.generations.save(generation, new_pointers=pointers, new_media=new_media)
+
+    def _writing(self, plan: MediaPlan, pointer: Any, attempt: Callable[[], Any]) -> Any:
+        """Run a generation write with retries; on failure, remove the objects it stored that
+        the stored generation does not name."""
+        try:
+            return self._guard_size(attempt)
+        except Exception:
+            self._discard(plan, pointer)
+            raise
+
+    @staticmethod
+    def _guard_size(operation: Callable[[], Any], retry_on: tuple[type[Exception], ...] = (Busy, StaleWrite)) -> Any:
+        try:
+            return with_retries(operation, retry_on=retry_on)
+        except ItemTooLarge as exc:
+            raise InvalidField.single(
+                [],
+                f"The generation would take {exc.size} bytes as stored, over its {MAX_GENERATION_BYTES}-byte budget;"
+                f" {exc.field or 'its largest field'} takes {exc.field_size}",
+                None,
+                "too_large",
+            ) from exc
+
+    def _discard(self, plan: MediaPlan, pointer: Any) -> None:
+        if not plan.new_items:
+            return
+        stored = self.generations.get(pointer.generation_pk, pointer.generation_sk) if pointer else None
+        kept = set(stored.media_ids or []) if stored is not None else set()
+        self.images.delete([m.key for m in plan.new_items if m.id not in kept])
