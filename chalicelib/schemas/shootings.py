@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.schemas.common import PageQuery, WireModel
 from chalicelib.schemas.enums import PushStatus, RevisionSource, ShootingLookStatus, ShotStatus
@@ -46,11 +46,20 @@ class ShotCreate(_Input):
 
 
 class RevisionImageInput(_Input):
-    image: str | MediaInput
+    """An image as product images take it; or none, with `source_type` PREDICTION and the
+    `prediction_id` of a succeeded prediction of the look's product (its result image is used)."""
+
+    image: str | MediaInput | None = None
     source_type: RevisionSource = RevisionSource.UPLOAD
     prediction_id: uuid.UUID | None = None
     refine_id: uuid.UUID | None = None
     notes: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _an_image(self) -> RevisionImageInput:
+        if self.image is None and not (self.source_type == RevisionSource.PREDICTION and self.prediction_id):
+            raise ValueError("image is required, unless source_type is PREDICTION with a prediction_id")
+        return self
 
 
 class ShotRevisionCreate(_Input):

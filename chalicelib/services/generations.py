@@ -535,19 +535,20 @@ class GenerationService:
 
     def _check_prediction_of(self, caller: Caller, product_id: str, prediction_id: str) -> None:
         """The prediction exists, is this product's, and the caller may see it: else a 422."""
+        if self.prediction_of(caller, product_id, prediction_id) is None:
+            raise InvalidField.single(
+                ["prediction_id"], "Prediction not found for this product", prediction_id, "prediction_not_found"
+            )
+
+    def prediction_of(self, caller: Caller, product_id: str, prediction_id: str) -> dict[str, Any] | None:
+        """The stored prediction when it is this product's and the caller may see it, else None."""
         pointer = self.generations.prediction_pointer(prediction_id)
         generation = None
         if pointer is not None and pointer.product_id == product_id:
             generation = self.generations.get(pointer.generation_pk, pointer.generation_sk)
-        if (
-            generation is None
-            or generation.product_id != product_id
-            or not can_access(caller, generation)
-            or _find(list(generation.predictions or []), prediction_id) is None
-        ):
-            raise InvalidField.single(
-                ["prediction_id"], "Prediction not found for this product", prediction_id, "prediction_not_found"
-            )
+        if generation is None or generation.product_id != product_id or not can_access(caller, generation):
+            return None
+        return _find(list(generation.predictions or []), prediction_id)
 
     @staticmethod
     def _write_selected_shots(item: ProductItem, shots: dict[str, str]) -> None:

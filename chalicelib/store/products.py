@@ -72,7 +72,10 @@ def dependents(product_id: str, children: Sequence[TableItem]) -> list[tuple[str
     from chalicelib.store.generations import pointer_keys
     from chalicelib.store.shootings import ShootingRepository
 
-    return ShootingRepository().product_delete_keys(product_id, children) + pointer_keys(children)
+    keys = ShootingRepository().product_delete_keys(product_id, children) + pointer_keys(children)
+    # Once each: a revision image taken from a prediction names the generation's media record,
+    # and one BatchWriteItem refuses a key twice.
+    return list(dict.fromkeys(keys))
 
 
 class ProductRepository:

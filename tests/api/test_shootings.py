@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 
+from chalicelib.store.models import TableItem
 from tests.factories import Api, Response, png_b64
 from tests.schema import assert_valid
 
@@ -1421,3 +1422,53 @@ def test_revision_images_must_be_readable(api: Api) -> None:
     r = api.post(f"{API}/shots/{w.shot['id']}/revisions", body, w.me.token)
     assert_422(r, ["body", "images", 1, "image"], "media_not_found")
     assert keys_under(f"products/{w.main['id']}/") == []
+
+
+def test_a_succeeded_prediction_becomes_a_revision_and_is_deleted_with_the_product(api: Api) -> None:
+    _, me = new_client(api)
+    product = make_product(api, me, "Dress")
+    look = me.look(me.shooting()["id"], product["id"])
+    shot = me.shot(look["id"])
+    generation = ok(api.post(f"{API}/generations/", {"product_id": product["id"], "batch_size": 2}, me.token))
+    pending, done = (p["id"] for p in generation["predictions"])
+    result = ok(api.patch(f"{API}/predictions/{done}", {"status": "succeeded", "result_image": png_b64()}, me.token))
+
+    r = api.post(
+        f"{API}/shots/{shot['id']}/revisions",
+        {"images": [{"source_type": "PREDICTION", "prediction_id": pending}]},
+        me.token,
+    )
+    assert r.status == 422 and r.json["detail"][0]["loc"] == ["body", "images", 0, "prediction_id"], r
+    r = api.post(f"{API}/shots/{shot['id']}/revisions", {"images": [{"source_type": "PREDICTION"}]}, me.token)
+    assert r.status == 422, r
+
+    revision = ok(
+        api.post(
+            f"{API}/shots/{shot['id']}/revisions",
+            {"images": [{"source_type": "PREDICTION", "prediction_id": done}]},
+            me.token,
+        )
+    )
+    image = revision["images"][0]
+    assert image["source_type"] == "PREDICTION" and image["prediction_id"] == done
+    assert image["effective_image_url"] == result["result_image_url"]
+
+    # Another product's prediction is not this look's.
+    other = make_product(api, me, "Coat")
+    foreign = ok(api.post(f"{API}/generations/", {"product_id": other["id"], "batch_size": 1}, me.token))
+    foreign_id = foreign["predictions"][0]["id"]
+    ok(api.patch(f"{API}/predictions/{foreign_id}", {"status": "succeeded", "result_image": png_b64()}, me.token))
+    r = api.post(
+        f"{API}/shots/{shot['id']}/revisions",
+        {"images": [{"source_type": "PREDICTION", "prediction_id": foreign_id}]},
+        me.token,
+    )
+    assert r.status == 422, r
+
+    assert api.delete(f"{API}/products/{product['id']}", me.token).status == 200
+    kinds = {
+        type(item).__name__
+        for item in TableItem.scan()
+        if product["id"] in (item.pk + item.sk) or getattr(item, "product_id", None) == product["id"]
+    }
+    assert kinds == set(), kinds
