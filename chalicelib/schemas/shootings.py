@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.schemas.common import PageQuery, WireModel
 from chalicelib.schemas.enums import PushStatus, RevisionSource, ShootingLookStatus, ShotStatus
@@ -49,17 +50,20 @@ class RevisionImageInput(_Input):
     """An image as product images take it; or none, with `source_type` PREDICTION and the
     `prediction_id` of a succeeded prediction of the look's product (its result image is used)."""
 
-    image: str | MediaInput | None = None
+    # Before `image`: its check reads them.
     source_type: RevisionSource = RevisionSource.UPLOAD
     prediction_id: uuid.UUID | None = None
     refine_id: uuid.UUID | None = None
+    image: str | MediaInput | None = Field(default=None, validate_default=True)
     notes: str | None = Field(default=None, max_length=2000)
 
-    @model_validator(mode="after")
-    def _an_image(self) -> RevisionImageInput:
-        if self.image is None and not (self.source_type == RevisionSource.PREDICTION and self.prediction_id):
-            raise ValueError("image is required, unless source_type is PREDICTION with a prediction_id")
-        return self
+    @field_validator("image")
+    @classmethod
+    def _an_image(cls, value: str | MediaInput | None, info: ValidationInfo) -> str | MediaInput | None:
+        from_prediction = info.data.get("source_type") == RevisionSource.PREDICTION and info.data.get("prediction_id")
+        if value is None and not from_prediction:
+            raise PydanticCustomError("missing", "Field required (or source_type PREDICTION with a prediction_id)")
+        return value
 
 
 class ShotRevisionCreate(_Input):
