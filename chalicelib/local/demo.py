@@ -8,7 +8,8 @@ import itertools
 
 from PIL import Image, ImageDraw
 
-from chalicelib.schemas.enums import PushStatus, ShotStatus
+from chalicelib.schemas.enums import PredictionStatus, PushStatus, RevisionSource, ShotStatus
+from chalicelib.schemas.generations import GenerationCreate, PredictionUpdate, RefineCreate, SelectedShotRequest
 from chalicelib.schemas.products import ProductCreate
 from chalicelib.schemas.shootings import (
     PushRecordCreate,
@@ -22,6 +23,7 @@ from chalicelib.schemas.shootings import (
 )
 from chalicelib.schemas.users import OrganizationCreate
 from chalicelib.services.access import Caller
+from chalicelib.services.generations import GenerationService
 from chalicelib.services.organizations import OrganizationService
 from chalicelib.services.products import ProductService
 from chalicelib.services.shootings import ShootingService
@@ -113,7 +115,50 @@ def seed_shootings(caller: Caller, product_ids: list[str], colors: list[tuple[in
                     )
             if status is not None:
                 service.update_shot(caller, shot["id"], ShotUpdate(status=ShotStatus(status)))
+    seed_generations(caller, service, product_ids[0], colors[0])
     return looks
+
+
+def seed_generations(caller: Caller, shootings: ShootingService, product_id: str, color: tuple[int, int, int]) -> None:
+    """A generation of three predictions: one succeeded (with a refine, selected, and made a
+    shot revision), one failed, one pending."""
+    generations = GenerationService()
+    generation = generations.create(
+        caller, GenerationCreate.model_validate({"product_id": product_id, "batch_size": 3}), None
+    )
+    done, failed, _pending = (str(p.id) for p in generation.predictions)
+    generations.update_prediction(
+        caller,
+        done,
+        PredictionUpdate(
+            status=PredictionStatus.SUCCEEDED, result_image=model_shot_png(color, "prediction"), shot_type="full-body"
+        ),
+    )
+    generations.update_prediction(
+        caller, failed, PredictionUpdate(status=PredictionStatus.FAILED, error_message="The model timed out")
+    )
+    generations.add_refine(
+        caller,
+        done,
+        RefineCreate(status=PredictionStatus.SUCCEEDED, result_image=model_shot_png(color, "refined"), scale_factor=2),
+    )
+    generations.select_shot(
+        caller,
+        product_id,
+        SelectedShotRequest.model_validate({"product_id": product_id, "shot_type": "full-body", "prediction_id": done}),
+        None,
+    )
+    look = shootings.repo.looks_of_product(product_id)[0]
+    _, shot = shootings.add_shot(caller, look.id, ShotCreate(shot_type="full-body-generated"))
+    shootings.add_revision(
+        caller,
+        shot["id"],
+        ShotRevisionCreate(
+            images=[
+                RevisionImageInput.model_validate({"source_type": RevisionSource.PREDICTION, "prediction_id": done})
+            ]
+        ),
+    )
 
 
 def seed(owner: UserItem) -> dict[str, int]:
