@@ -33,6 +33,8 @@ LONGEST_FIRST = (
     "tests/api/test_facets_state_machine.py",
     "tests/api/test_listing_property.py",
     "tests/api/test_tenancy.py",
+    "tests/api/test_shootings.py",
+    "tests/api/test_generations.py",
     "tests/api/test_facets_concurrency.py",
     "tests/e2e/test_stack_signals.py",
     "tests/api/test_catalog.py",
