@@ -23,7 +23,6 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.config import get_settings
 from chalicelib.errors import Busy, InvalidField, NotFound, StaleWrite
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import GenerationStatus, PredictionStatus
@@ -42,15 +41,9 @@ from chalicelib.schemas.generations import (
     RefineUpdate,
     SelectedShotRequest,
 )
-from chalicelib.schemas.products import MAX_URL_LENGTH, MediaInput
+from chalicelib.schemas.products import MediaInput
 from chalicelib.services.access import Caller
-from chalicelib.services.media import (
-    MediaPlan,
-    ResolvedImage,
-    decode_image_string,
-    inspect_image,
-    media_public,
-)
+from chalicelib.services.media import MediaPlan, MediaResolver, ResolvedImage
 from chalicelib.services.products import to_public as product_public
 from chalicelib.services.uploads import can_use_upload
 from chalicelib.store.blobs import ImageStore, media_id_of_key
@@ -198,92 +191,23 @@ def _find(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
 # -- images ----------------------------------------------------------------------------------
 
 
-class ResultImages:
-    """Turns a result image input (http(s) URL, base64 string, data URL or MediaInput, as product
-    images take them) into a URL and, for our own images, a media resource stored under the
-    generation's product. An outside URL is kept as a link (the service fetches no URLs); a media
+class ResultImages(MediaResolver):
+    """A result image input (http(s) URL, base64 string, data URL or MediaInput, as product
+    images take them) as a URL and, for our own images, a media resource stored under the
+    generation's product (`products/<id>/generations/`). An outside URL is kept as a link; a media
     resource of another product or an upload is copied, so the product's delete removes it all."""
 
-    def __init__(
-        self,
-        plan: MediaPlan,
-        lookup: Callable[[str], MediaItem | None],
-        can_use: Callable[[MediaItem], bool],
-    ) -> None:
-        self.plan = plan
-        self._lookup = lookup
-        self._can_use = can_use
+    def new_key(self, media_id: str, extension: str) -> str:
+        return generation_image_key(self.plan.product_id, media_id, extension)
 
-    def resolve(self, value: str | MediaInput, loc: list[str | int]) -> ResolvedImage:
-        if isinstance(value, MediaInput):
-            overrides = value.model_dump(include=set(_MEDIA_OVERRIDES), exclude_unset=True)
-            if value.media_resource_id is not None:
-                return self._from_media(str(value.media_resource_id), overrides, loc)
-            assert value.url is not None
-            return self._from_url(value.url, overrides, loc)
-        data = decode_image_string(value, loc)
-        if data is None:
-            return self._from_url(value, {}, loc)
-        image = inspect_image(data, loc)
-        media_id = str(uuid.uuid4())
-        key = generation_image_key(self.plan.product_id, media_id, image.extension)
-        self.plan.uploads.append((key, image.data, image.content_type))
-        public = media_public(media_id, get_settings().media_url(key), image, iso(utcnow()))
-        self._add_item(media_id, key, public)
-        return ResolvedImage(url=public["url"], media=public)
+    def media_id_of(self, key: str) -> str | None:
+        generation_image = generation_image_of_key(key)
+        return generation_image[1] if generation_image else media_id_of_key(key)
 
-    def _from_url(self, url: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
-        if not url.startswith(("http://", "https://")):
-            raise InvalidField.single(loc, "URL must start with http:// or https://", url[:100])
-        if len(url) > MAX_URL_LENGTH:
-            raise InvalidField.single(
-                loc, f"URL should have at most {MAX_URL_LENGTH} characters", url[:100], "string_too_long"
-            )
-        key = get_settings().media_key_from_url(url)
-        media_id = None
-        if key:
-            generation_image = generation_image_of_key(key)
-            media_id = generation_image[1] if generation_image else media_id_of_key(key)
-        if media_id is None:
-            return ResolvedImage(url=url)
-        return self._from_media(media_id, overrides, loc)
-
-    def _from_media(self, media_id: str, overrides: dict[str, Any], loc: list[str | int]) -> ResolvedImage:
-        source = self._lookup(media_id)
-        if source is None or not self._can_use(source):
-            raise InvalidField.single(loc, "Media resource not found", media_id, "media_not_found")
-        if not source.ready:
-            reason = f": {source.failure_reason}" if source.failure_reason else ""
-            raise InvalidField.single(
-                loc,
-                f"Media resource is not ready (its upload is {str(source.status).lower()}{reason})",
-                media_id,
-                "media_not_ready",
-            )
-        public = source.public_fields()
-        public.update(overrides)
+    def shares(self, source: MediaItem) -> bool:
+        # Already one of this product's generation images: shared, not copied.
         owner = generation_image_of_key(source.key)
-        if owner is not None and owner[0] == self.plan.product_id:
-            # Already one of this product's generation images: shared, not copied.
-            return ResolvedImage(url=public["url"], media=public)
-        new_id = str(uuid.uuid4())
-        key = generation_image_key(self.plan.product_id, new_id, str(public["extension"]))
-        self.plan.copies.append((source.key, key))
-        public.update(id=new_id, url=get_settings().media_url(key), created_at=iso(utcnow()))
-        self._add_item(new_id, key, public)
-        return ResolvedImage(url=public["url"], media=public)
-
-    def _add_item(self, media_id: str, key: str, public: dict[str, Any]) -> None:
-        self.plan.new_items.append(
-            MediaItem(
-                id=media_id,
-                product_id=self.plan.product_id,
-                owner_id=self.plan.owner_id,
-                key=key,
-                public=public,
-                created_at=public["created_at"],
-            )
-        )
+        return owner is not None and owner[0] == self.plan.product_id
 
 
 # -- the service -----------------------------------------------------------------------------

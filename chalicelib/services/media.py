@@ -160,12 +160,26 @@ class MediaPlan:
 
 
 class MediaResolver:
-    """Turns image inputs into URLs and media records for one product write."""
+    """Turns image inputs into URLs and media records for one product write.
+
+    Where new objects go (`new_key`), which of our keys name a media resource (`media_id_of`) and
+    which resources are shared rather than copied (`shares`) are the three things a subclass may
+    change (services/generations.py keeps result images under the product's generations prefix).
+    """
 
     def __init__(self, plan: MediaPlan, lookup: Any, can_use: Any) -> None:
         self.plan = plan
         self._lookup = lookup  # media_id -> MediaItem | None
         self._can_use = can_use  # MediaItem -> bool
+
+    def new_key(self, media_id: str, extension: str) -> str:
+        return product_image_key(self.plan.product_id, media_id, extension)
+
+    def media_id_of(self, key: str) -> str | None:
+        return media_id_of_key(key)
+
+    def shares(self, source: MediaItem) -> bool:
+        return source.product_id == self.plan.product_id and self.plan.reuse_own
 
     def resolve(self, value: str | MediaInput, loc: list[str | int]) -> ResolvedImage:
         if isinstance(value, MediaInput):
@@ -187,7 +201,7 @@ class MediaResolver:
                 loc, f"URL should have at most {MAX_URL_LENGTH} characters", url[:100], "string_too_long"
             )
         key = get_settings().media_key_from_url(url)
-        media_id = media_id_of_key(key) if key else None
+        media_id = self.media_id_of(key) if key else None
         if media_id is None:
             # An outside URL is kept as a link: the service does not fetch arbitrary URLs.
             return ResolvedImage(url=url)
@@ -206,12 +220,12 @@ class MediaResolver:
                 "media_not_ready",
             )
         public = source.public_fields()
-        if source.product_id == self.plan.product_id and self.plan.reuse_own:
+        if self.shares(source):
             if overrides:
                 public.update(overrides)
             return ResolvedImage(url=public["url"], media=public)
         new_id = str(uuid.uuid4())
-        key = product_image_key(self.plan.product_id, new_id, public["extension"])
+        key = self.new_key(new_id, str(public["extension"]))
         self.plan.copies.append((source.key, key))
         public.update(overrides)
         public.update(id=new_id, url=get_settings().media_url(key), created_at=iso(utcnow()))
@@ -220,7 +234,7 @@ class MediaResolver:
 
     def _from_bytes(self, image: InspectedImage) -> ResolvedImage:
         media_id = str(uuid.uuid4())
-        key = product_image_key(self.plan.product_id, media_id, image.extension)
+        key = self.new_key(media_id, image.extension)
         self.plan.uploads.append((key, image.data, image.content_type))
         public = media_public(media_id, get_settings().media_url(key), image, iso(utcnow()))
         self._add_item(media_id, key, public)
