@@ -13,8 +13,13 @@ MEDIA_DLQ = "sartiq-products-media-dlq"
 CAPTION_QUEUE = "sartiq-products-captions"
 CAPTION_DLQ = "sartiq-products-captions-dlq"
 
+# Export jobs: {"action": "export", "task_id"} (a run, or its continuation after a checkpoint)
+# and {"action": "cleanup", "task_id"} (sent with a delay when a download URL is handed out).
+EXPORT_QUEUE = "sartiq-products-exports"
+EXPORT_DLQ = "sartiq-products-exports-dlq"
+
 # (queue, its dead-letter queue)
-QUEUES = ((MEDIA_QUEUE, MEDIA_DLQ), (CAPTION_QUEUE, CAPTION_DLQ))
+QUEUES = ((MEDIA_QUEUE, MEDIA_DLQ), (CAPTION_QUEUE, CAPTION_DLQ), (EXPORT_QUEUE, EXPORT_DLQ))
 
 # The images bucket notifies the media queue of objects created under this prefix.
 UPLOADS_PREFIX = "uploads/"
@@ -22,3 +27,4 @@ UPLOADS_PREFIX = "uploads/"
 # Lambda's names for the handlers in app.py (the template refers to their generated resources).
 MEDIA_HANDLER = "media_ingest"
 CAPTION_HANDLER = "caption_worker"
+EXPORT_HANDLER = "export_worker"

@@ -12,7 +12,7 @@ from chalicelib.config import get_settings
 from chalicelib.store.table import create_table
 
 # Visibility timeouts of the local queues: a failed delivery comes back this much later.
-LOCAL_VISIBILITY_SECONDS = {queues.MEDIA_QUEUE: 30, queues.CAPTION_QUEUE: 30}
+LOCAL_VISIBILITY_SECONDS = {queues.MEDIA_QUEUE: 30, queues.CAPTION_QUEUE: 30, queues.EXPORT_QUEUE: 60}
 
 
 def create_resources(public_images: bool = False, cors_origins: list[str] | None = None) -> dict[str, str]:

@@ -152,3 +152,7 @@ class GenerationType(StrEnum):
 class GenerationStrategy(StrEnum):
     GENERATE = "GENERATE"
     EDIT = "EDIT"
+
+
+class ExportTaskType(StrEnum):
+    APPROVED_SHOTS = "APPROVED_SHOTS"

@@ -132,6 +132,17 @@ class LooksIndex(GlobalSecondaryIndex[Any]):
     looks_sk = UnicodeAttribute(range_key=True)
 
 
+class ExportsIndex(GlobalSecondaryIndex[Any]):
+    """A user's export tasks, newest first."""
+
+    class Meta:
+        index_name = "exports"
+        projection = AllProjection()
+
+    exports_pk = UnicodeAttribute(hash_key=True)
+    exports_sk = UnicodeAttribute(range_key=True)
+
+
 class TableItem(Model):
     class Meta:
         table_name = "sartiq-products"
@@ -153,6 +164,8 @@ class TableItem(Model):
     sk_org = UnicodeAttribute(null=True)
     looks_pk = UnicodeAttribute(null=True)
     looks_sk = UnicodeAttribute(null=True)
+    exports_pk = UnicodeAttribute(null=True)
+    exports_sk = UnicodeAttribute(null=True)
 
     scope_index = ScopeIndex()
     updated_index = UpdatedIndex()
@@ -162,6 +175,7 @@ class TableItem(Model):
     year_index = YearIndex()
     member_index = MemberIndex()
     looks_index = LooksIndex()
+    exports_index = ExportsIndex()
 
     def refresh_keys(self) -> None:
         raise NotImplementedError
@@ -463,6 +477,38 @@ class ShotRefItem(TableItem, discriminator="ShotRef"):
     def refresh_keys(self) -> None:
         self.pk = f"SHOT#{self.shot_id}"
         self.sk = "SHOT"
+
+
+class ExportTaskItem(TableItem, discriminator="ExportTask"):
+    """An export of approved shots. `request` is the validated ExportApprovedShotsRequest (and the
+    organization it was made in); the worker owns status, progress and the archive's fields,
+    written with conditions that never overwrite CANCELLED (store/exports.py)."""
+
+    id = UnicodeAttribute()
+    version = VersionAttribute()
+    owner_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    task_type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    progress = NumberAttribute(default=0)
+    total_items = NumberAttribute(default=0)
+    processed_items = NumberAttribute(default=0)
+    request = JSONAttribute()
+    object_key = UnicodeAttribute(null=True)
+    object_size = NumberAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    # When the download link handed out last expires (the record and object go after it).
+    download_expires_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    def refresh_keys(self) -> None:
+        self.pk = f"EXPORT#{self.id}"
+        self.sk = "EXPORT"
+        self.exports_pk = f"USER#{self.owner_id}"
+        self.exports_sk = f"{self.created_at}#{self.id}"
 
 
 class FacetItem(TableItem, discriminator="Facet"):

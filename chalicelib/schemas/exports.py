@@ -1,0 +1,59 @@
+"""Exports of approved shots on the wire: the reference's ExportApprovedShotsRequest,
+ExportTaskPublic and ExportTasksPublic."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field, model_validator
+
+from chalicelib.schemas.common import WireModel
+from chalicelib.schemas.enums import ExportTaskType, TaskStatus
+
+MAX_EXPORT_PRODUCTS = 1000
+
+
+class ExportApprovedShotsRequest(WireModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    product_ids: list[uuid.UUID] | None = Field(default=None, max_length=MAX_EXPORT_PRODUCTS)
+    # The listing's filters (GET /products/ query parameters), validated as the listing does.
+    product_filters: dict[str, Any] | None = None
+    shooting_id: uuid.UUID | None = None
+    shooting_look_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ExportApprovedShotsRequest:
+        given = [
+            name for name in ("product_ids", "product_filters", "shooting_look_id") if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "Give exactly one of product_ids, product_filters or shooting_look_id"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class ExportTaskPublic(WireModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    task_type: ExportTaskType
+    status: TaskStatus
+    progress: int
+    total_items: int
+    processed_items: int
+    download_url: str | None = None
+    error_message: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExportTasksPublic(WireModel):
+    data: list[ExportTaskPublic]
+    count: int
