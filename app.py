@@ -41,3 +41,10 @@ def caption_worker(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.workers import captions
 
     return captions.handle(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=queues.EXPORT_QUEUE, batch_size=1, name=queues.EXPORT_HANDLER)
+def export_worker(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.workers import exports
+
+    return exports.handle(event.to_dict(), event.context)
