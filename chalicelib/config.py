@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     # The caption queue's URL (the template sets it); unset, it is looked up by name.
     caption_queue_url: str | None = None
 
+    # Exports. A run checkpoints and continues in a new message when fewer than this many
+    # seconds of its invocation are left; deliveries of one export job before it is FAILED.
+    export_queue_url: str | None = None
+    export_time_margin_seconds: int = 90
+    export_max_attempts: int = 3
+
     # Browser origins allowed to call the API (CORS_ORIGINS, comma-separated). Empty: no
     # cross-origin browser access, so a deployed stage opens nothing unless configured.
     # NoDecode: the value is a plain list, not the JSON pydantic-settings expects by default.

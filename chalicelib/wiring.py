@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.services.captioning import Captioner
     from chalicelib.services.captions import CaptionService
     from chalicelib.services.catalog import CatalogService
+    from chalicelib.services.export_runs import ExportRunner
     from chalicelib.services.generations import GenerationService
     from chalicelib.services.ingest import MediaIngest
     from chalicelib.services.listing import ProductListing
@@ -107,3 +108,10 @@ def generations() -> GenerationService:
     from chalicelib.services.generations import GenerationService
 
     return GenerationService()
+
+
+@lru_cache(maxsize=1)
+def export_runner() -> ExportRunner:
+    from chalicelib.services.export_runs import ExportRunner
+
+    return ExportRunner()

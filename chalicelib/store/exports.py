@@ -69,3 +69,23 @@ class ExportRepository:
             ExportTaskItem(pk=f"EXPORT#{task_id}", sk="EXPORT").delete(add_version_condition=False)
         except DeleteError as exc:
             _raise_mapped(exc)
+
+    def claim(self, task_id: str, lease_id: str, now: str, until: str, fields: dict[str, Any]) -> bool:
+        """Take the task for one worker run: it is active and no other run holds it (no lease, or
+        an expired one); `fields` are set with the lease. False: cancelled, finished or held."""
+        actions = [ExportTaskItem.lease_id.set(lease_id), ExportTaskItem.lease_until.set(until)]
+        actions += [getattr(ExportTaskItem, name).set(value) for name, value in fields.items()]
+        condition = ExportTaskItem.status.is_in(*(s.value for s in ACTIVE)) & (
+            ExportTaskItem.lease_until.does_not_exist() | (ExportTaskItem.lease_until < now)
+        )
+        return conditional_update(_key(task_id), actions, condition)
+
+    def update_held(self, task_id: str, lease_id: str, fields: dict[str, Any]) -> bool:
+        """A write of the run that holds the task, while it is PROCESSING: False once cancelled
+        (the run stops at its next member)."""
+        actions = [
+            getattr(ExportTaskItem, name).set(value) if value is not None else getattr(ExportTaskItem, name).remove()
+            for name, value in fields.items()
+        ]
+        condition = (ExportTaskItem.status == TaskStatus.PROCESSING.value) & (ExportTaskItem.lease_id == lease_id)
+        return conditional_update(_key(task_id), actions, condition)

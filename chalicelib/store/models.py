@@ -501,6 +501,9 @@ class ExportTaskItem(TableItem, discriminator="ExportTask"):
     completed_at = UnicodeAttribute(null=True)
     # When the download link handed out last expires (the record and object go after it).
     download_expires_at = UnicodeAttribute(null=True)
+    # The worker run that holds the task (a duplicate delivery finds it held and stops).
+    lease_id = UnicodeAttribute(null=True)
+    lease_until = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

@@ -41,6 +41,14 @@ CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json
 API_FUNCTION = "APIHandler"
 MEDIA_FUNCTION = to_cfn_resource_name(queues.MEDIA_HANDLER)
 CAPTION_FUNCTION = to_cfn_resource_name(queues.CAPTION_HANDLER)
+EXPORT_FUNCTION = to_cfn_resource_name(queues.EXPORT_HANDLER)
+
+# The queues' logical ids, by the handler each one feeds.
+HANDLER_QUEUES = {
+    queues.MEDIA_HANDLER: "MediaQueue",
+    queues.CAPTION_HANDLER: "CaptionQueue",
+    queues.EXPORT_HANDLER: "ExportQueue",
+}
 
 
 def sqs_event_name(handler: str) -> str:
@@ -60,16 +68,27 @@ _DEFAULTS = Settings.model_fields
 CAPTION_MAX_RECEIVES = int(_DEFAULTS["caption_max_attempts"].default)
 # An S3 event that fails five times (an unreadable object, a bug) waits in the dead-letter queue.
 MEDIA_MAX_RECEIVES = 5
+# The export worker likewise marks a task FAILED on the last delivery of its message (a run's
+# continuation after a checkpoint is a new message, so the count is per run, not per export).
+EXPORT_MAX_RECEIVES = int(_DEFAULTS["export_max_attempts"].default)
 # The captioner's model: the policies in .chalice grant InvokeModel on this model only.
 CAPTION_MODEL_ID = str(_DEFAULTS["bedrock_model_id"].default)
 # An upload no product copied is removed with its record (whose TTL is the retention); S3's
 # lifecycle counts whole days.
 UPLOAD_EXPIRE_DAYS = max(1, math.ceil(int(_DEFAULTS["upload_retention_hours"].default) / 24))
+# An export's objects are deleted by the delayed cleanup message after its download URL is
+# handed out (or on dismiss); this expiry is the backstop for tasks abandoned before that.
+EXPORT_EXPIRE_DAYS = 7
+# A multipart upload nobody completed or aborted (a worker that died mid-part) costs storage
+# until aborted: S3 aborts it after a day, in both buckets.
+ABORT_MULTIPART_DAYS = 1
 
 # AWS's guidance for a queue that is a Lambda event source: a visibility timeout of at least six
 # times the function's timeout (plus the batching window, 0 here), so that a batch retried
 # after throttling is not delivered again while still being processed.
 VISIBILITY_TIMEOUT_FACTOR = 6
+# SQS's largest visibility timeout (12 hours).
+MAX_VISIBILITY_TIMEOUT = 12 * 3600
 # A message keeps its first enqueue time in the dead-letter queue, so that queue keeps messages
 # longer than the source queue does (SQS's default there, stated; its maximum here).
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
@@ -151,6 +170,25 @@ def _cors_configuration() -> dict[str, Any]:
     return {"CorsRules": rules}
 
 
+def _abort_multipart_rule() -> dict[str, Any]:
+    return {
+        "Id": "abort-incomplete-multipart-uploads",
+        "Status": "Enabled",
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_MULTIPART_DAYS},
+    }
+
+
+def exports_bucket() -> dict[str, Any]:
+    """Exports are written as multipart uploads (the ZIP, and checkpoints under the same prefix)."""
+    return _bucket(
+        EXPORTS_BUCKET,
+        [
+            {"Id": "expire-exports", "Status": "Enabled", "ExpirationInDays": EXPORT_EXPIRE_DAYS},
+            _abort_multipart_rule(),
+        ],
+    )
+
+
 def images_bucket() -> dict[str, Any]:
     bucket = _bucket(
         IMAGES_BUCKET,
@@ -161,11 +199,7 @@ def images_bucket() -> dict[str, Any]:
                 "Prefix": queues.UPLOADS_PREFIX,
                 "ExpirationInDays": UPLOAD_EXPIRE_DAYS,
             },
-            {
-                "Id": "abort-incomplete-multipart-uploads",
-                "Status": "Enabled",
-                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-            },
+            _abort_multipart_rule(),
         ],
     )
     props = bucket["Properties"]
@@ -186,6 +220,8 @@ def images_bucket() -> dict[str, Any]:
 
 
 def _queue(name: str, visibility_timeout: int, dlq: str, max_receives: int) -> dict[str, Any]:
+    if visibility_timeout > MAX_VISIBILITY_TIMEOUT:
+        raise ValueError(f"{name}: visibility timeout {visibility_timeout} s > SQS's {MAX_VISIBILITY_TIMEOUT} s")
     return {
         "Type": "AWS::SQS::Queue",
         "Properties": {
@@ -214,6 +250,7 @@ def queue_resources() -> dict[str, Any]:
     handlers' event sources, and the API looks the caption queue up by name when no URL is set."""
     media_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.MEDIA_HANDLER)
     caption_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.CAPTION_HANDLER)
+    export_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.EXPORT_HANDLER)
     return {
         "MediaQueue": _queue(queues.MEDIA_QUEUE, media_visibility, "MediaDeadLetterQueue", MEDIA_MAX_RECEIVES),
         "MediaDeadLetterQueue": _dead_letter_queue(queues.MEDIA_DLQ),
@@ -221,6 +258,8 @@ def queue_resources() -> dict[str, Any]:
             queues.CAPTION_QUEUE, caption_visibility, "CaptionDeadLetterQueue", CAPTION_MAX_RECEIVES
         ),
         "CaptionDeadLetterQueue": _dead_letter_queue(queues.CAPTION_DLQ),
+        "ExportQueue": _queue(queues.EXPORT_QUEUE, export_visibility, "ExportDeadLetterQueue", EXPORT_MAX_RECEIVES),
+        "ExportDeadLetterQueue": _dead_letter_queue(queues.EXPORT_DLQ),
         "MediaQueuePolicy": {
             "Type": "AWS::SQS::QueuePolicy",
             "Properties": {
@@ -278,7 +317,7 @@ def _function(variables: dict[str, Any], handler: str | None = None) -> dict[str
         # chalice builds the queue's ARN from its name, which CloudFormation cannot follow: the
         # function (and so its event source mapping, which refers to it) waits for the queue,
         # by a Ref in its environment or else by DependsOn.
-        queue = "MediaQueue" if handler == queues.MEDIA_HANDLER else "CaptionQueue"
+        queue = HANDLER_QUEUES[handler]
         if {"Ref": queue} not in variables.values():
             function["DependsOn"] = [queue]
     return function
@@ -298,12 +337,15 @@ def functions() -> dict[str, Any]:
         "CAPTIONER": "bedrock",
         "BEDROCK_MODEL_ID": {"Ref": CAPTION_MODEL},
     }
+    # The API sends export jobs and their delayed cleanups; the worker sends its continuations.
+    exporting = {"EXPORT_QUEUE_URL": {"Ref": "ExportQueue"}}
     return {
         API_FUNCTION: _function(
-            {**storage, **captioning, "CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
+            {**storage, **captioning, **exporting, "CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
         ),
         MEDIA_FUNCTION: _function(storage, queues.MEDIA_HANDLER),
         CAPTION_FUNCTION: _function({**storage, **captioning}, queues.CAPTION_HANDLER),
+        EXPORT_FUNCTION: _function({**storage, **exporting}, queues.EXPORT_HANDLER),
     }
 
 
@@ -318,9 +360,7 @@ def resources() -> dict[str, Any]:
                 "Properties": table_properties(),
             },
             "ImagesBucket": images_bucket(),
-            "ExportsBucket": _bucket(
-                EXPORTS_BUCKET, [{"Id": "expire-exports", "Status": "Enabled", "ExpirationInDays": 7}]
-            ),
+            "ExportsBucket": exports_bucket(),
             **queue_resources(),
             **functions(),
         },

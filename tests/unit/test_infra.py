@@ -15,7 +15,7 @@ import pytest
 from chalicelib import queues
 from chalicelib.config import Settings
 from chalicelib.local.resources import upload_cors
-from chalicelib.store.template import IMAGES_BUCKET, resources
+from chalicelib.store.template import EXPORTS_BUCKET, IMAGES_BUCKET, resources
 
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = ROOT / ".chalice"
@@ -25,10 +25,13 @@ CHALICE = ROOT / ".chalice"
 WORKERS = {
     queues.MEDIA_HANDLER: ("MediaIngest", "MediaIngestSqsEventSource", queues.MEDIA_QUEUE),
     queues.CAPTION_HANDLER: ("CaptionWorker", "CaptionWorkerSqsEventSource", queues.CAPTION_QUEUE),
+    queues.EXPORT_HANDLER: ("ExportWorker", "ExportWorkerSqsEventSource", queues.EXPORT_QUEUE),
 }
-FUNCTIONS = ("APIHandler", "MediaIngest", "CaptionWorker")
+FUNCTIONS = ("APIHandler", "MediaIngest", "CaptionWorker", "ExportWorker")
 SIX_TIMES = 6
 FOURTEEN_DAYS = 14 * 24 * 3600
+SQS_MAX_VISIBILITY = 12 * 3600
+LAMBDA_MAX_TIMEOUT = 900
 
 
 def _resources() -> dict[str, Any]:
@@ -89,7 +92,9 @@ def test_queues_have_the_code_names_and_dead_letter_queues() -> None:
     expected_receives = {
         queues.MEDIA_QUEUE: 5,
         queues.CAPTION_QUEUE: Settings.model_fields["caption_max_attempts"].default,
+        queues.EXPORT_QUEUE: Settings.model_fields["export_max_attempts"].default,
     }
+    assert {name for name, _ in queues.QUEUES} == set(expected_receives)
     for name, dlq in queues.QUEUES:
         queue = res[_queue_id(name)]["Properties"]
         dead = res[_queue_id(dlq)]["Properties"]
@@ -110,9 +115,14 @@ def test_visibility_timeouts_are_six_function_timeouts(stage: str) -> None:
         visibility = res[_queue_id(queue)]["Properties"]["VisibilityTimeout"]
         timeout = _timeout(config, stage, handler)
         assert visibility >= SIX_TIMES * timeout, f"{queue}: {visibility} s < 6 x {handler}'s {timeout} s ({stage})"
+        assert visibility <= SQS_MAX_VISIBILITY, f"{queue}: {visibility} s > SQS's maximum"
+        assert timeout <= LAMBDA_MAX_TIMEOUT, f"{handler}: {timeout} s > Lambda's maximum ({stage})"
     # The workers' own settings, not the API's 29 s.
     assert _timeout(config, stage, queues.MEDIA_HANDLER) == 60
     assert _timeout(config, stage, queues.CAPTION_HANDLER) == 120
+    # An export runs as long as Lambda allows, checkpointing before the end.
+    assert _timeout(config, stage, queues.EXPORT_HANDLER) == LAMBDA_MAX_TIMEOUT
+    assert config["stages"][stage]["lambda_functions"][queues.EXPORT_HANDLER]["lambda_memory_size"] == 1024
 
 
 def test_uploads_notify_the_media_queue() -> None:
@@ -151,6 +161,22 @@ def test_unused_uploads_expire_after_a_day() -> None:
     (uploads,) = [r for r in rules if r.get("Prefix") == queues.UPLOADS_PREFIX]
     assert uploads["Status"] == "Enabled"
     assert uploads["ExpirationInDays"] == 1
+    (multipart,) = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert multipart["Status"] == "Enabled"
+    assert multipart["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert "Prefix" not in multipart  # the whole bucket
+
+
+def test_exports_expire_and_abandoned_multipart_uploads_are_aborted() -> None:
+    bucket = _resources()["ExportsBucket"]["Properties"]
+    assert bucket["BucketName"] == EXPORTS_BUCKET
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    # The delayed cleanup deletes an export; the expiry is the backstop for abandoned tasks.
+    (expiry,) = [r for r in rules if "ExpirationInDays" in r]
+    assert expiry["Status"] == "Enabled"
+    assert expiry["ExpirationInDays"] == 7
+    assert "Prefix" not in expiry  # exports and their checkpoints
+    # A worker that dies mid-upload leaves parts that cost storage until aborted.
     (multipart,) = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
     assert multipart["Status"] == "Enabled"
     assert multipart["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
@@ -204,6 +230,12 @@ def test_function_environments() -> None:
         assert env[name]["CAPTIONER"] == "bedrock"
         assert env[name]["BEDROCK_MODEL_ID"] == {"Ref": "CaptionModelId"}
     assert resources()["Parameters"]["CaptionModelId"]["Default"] == "amazon.nova-lite-v1:0"
+    # The API sends export jobs and delayed cleanups; the worker sends its continuations.
+    for name in ("APIHandler", "ExportWorker"):
+        assert env[name]["EXPORT_QUEUE_URL"] == {"Ref": _queue_id(queues.EXPORT_QUEUE)}
+    for name in ("MediaIngest", "CaptionWorker"):
+        assert "EXPORT_QUEUE_URL" not in env[name]
+    assert "CAPTION_QUEUE_URL" not in env["ExportWorker"]
 
 
 def _resolve(value: Any, parameters: dict[str, Any]) -> str:
@@ -239,9 +271,11 @@ def test_each_function_environment_makes_valid_settings(function: str, monkeypat
     settings = Settings()  # a deployed stage refuses the development secret
     assert settings.environment == "prod"
     assert settings.aws_endpoint_url is None
-    if function != "MediaIngest":
+    if function in ("APIHandler", "CaptionWorker"):
         assert settings.captioner == "bedrock"
         assert settings.caption_queue_url == "deployed-CaptionQueue"
+    if function in ("APIHandler", "ExportWorker") and "export_queue_url" in Settings.model_fields:
+        assert settings.export_queue_url == "deployed-ExportQueue"
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -249,12 +283,15 @@ def test_policies_grant_the_queues_and_the_model(stage: str) -> None:
     statements = _policy(stage)
     caption = f"arn:aws:sqs:us-east-1:123456789012:{queues.CAPTION_QUEUE}"
     media = f"arn:aws:sqs:us-east-1:123456789012:{queues.MEDIA_QUEUE}"
-    for arn in (media, caption):
+    export = f"arn:aws:sqs:us-east-1:123456789012:{queues.EXPORT_QUEUE}"
+    for arn in (media, caption, export):
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
             assert _allows(statements, action, arn), f"{stage}: {action} on {arn}"
     assert _allows(statements, "sqs:SendMessage", caption)
     assert _allows(statements, "sqs:ChangeMessageVisibility", caption)
     assert not _allows(statements, "sqs:SendMessage", media)  # only S3 sends there
+    # Export jobs, their continuations and the delayed cleanups.
+    assert _allows(statements, "sqs:SendMessage", export)
 
     model_ids = resources()["Parameters"]["CaptionModelId"]["AllowedValues"]
     for model_id in model_ids:
@@ -265,7 +302,35 @@ def test_policies_grant_the_queues_and_the_model(stage: str) -> None:
         for target in targets:
             assert target.startswith("arn:aws:bedrock:") and ":foundation-model/" in target, target
             assert not target.endswith("/*"), target
-    # Nothing opened to every resource but the logs.
+    # Nothing opened to every resource but the logs, and no wildcard actions.
     for statement in statements:
         if statement.get("Sid") != "Logs":
             assert statement["Resource"] != "*", statement
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert "*" not in action, statement
+
+
+def _bucket_names(stage: str) -> tuple[str, str]:
+    """The stage's (images, exports) buckets: dev's from .chalice/config.json, prod's the template's."""
+    if stage == "prod":
+        return IMAGES_BUCKET, EXPORTS_BUCKET
+    variables = json.loads((CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
+    return variables["IMAGES_BUCKET"], variables["EXPORTS_BUCKET"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_policies_grant_the_export_uploads(stage: str) -> None:
+    statements = _policy(stage)
+    images, exports = _bucket_names(stage)
+    export_object = f"arn:aws:s3:::{exports}/exports/task-1/export.zip"
+    image_object = f"arn:aws:s3:::{images}/shots/a.jpg"
+    # The ZIP and its checkpoints are multipart uploads (PutObject covers create, part, complete).
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        assert _allows(statements, action, export_object), f"{stage}: {action} on {export_object}"
+    for action in ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"):
+        assert _allows(statements, action, export_object), f"{stage}: {action} on {export_object}"
+        # Scoped to the exports bucket's objects: not the images, not the bucket itself.
+        assert not _allows(statements, action, image_object), f"{stage}: {action} on {image_object}"
+        assert not _allows(statements, action, f"arn:aws:s3:::{exports}"), f"{stage}: {action} on the bucket"
+        assert not _allows(statements, action, f"arn:aws:s3:::{images}"), f"{stage}: {action} on the bucket"

@@ -1,0 +1,384 @@
+"""An export run: the approved shots of a task's products, streamed as one ZIP into S3.
+
+A run holds the task by a lease (a duplicate delivery finds it held and stops), writes members
+in a fixed order and, every few parts and before its invocation's time runs out, saves a
+checkpoint (services/zipping.py: the archive's state, the upload's parts, the unsent tail, the
+next member, the manifest so far) beside the archive. A run that runs out of time sends the job
+again and stops; a run that dies is delivered again by SQS: either way the next run resumes from
+the checkpoint, so no member is written twice or lost (parts written after the checkpoint are
+written again under the same numbers, and only the parts listed complete the upload).
+
+Every write of progress is conditioned on the task still being PROCESSING under this run's
+lease: a cancel is never overwritten, and the run stops at its next member and aborts its upload.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.queues import EXPORT_QUEUE
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.schemas.enums import ShotStatus, TaskStatus
+from chalicelib.services.zipping import MultipartSink, ResumableZip, UploadState
+from chalicelib.store.exports import ExportRepository
+from chalicelib.store.jobs import JobQueue
+from chalicelib.store.models import ExportTaskItem, LookItem, ProductItem
+from chalicelib.store.products import ProductRepository
+from chalicelib.store.shootings import ShootingRepository
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = (
+    "file",
+    "status",
+    "product_id",
+    "sku",
+    "name",
+    "brand",
+    "season",
+    "shot_type",
+    "revision_version",
+    "image_checksum",
+)
+# A checkpoint after this many parts (8 MiB each) sent since the last one: what a crash repeats.
+CHECKPOINT_EVERY_PARTS = 4
+LEASE = timedelta(minutes=20)
+
+
+def archive_key(task_id: str) -> str:
+    return f"exports/{task_id}/export-{task_id}.zip"
+
+
+def _checkpoint_key(task_id: str) -> str:
+    return f"exports/{task_id}/checkpoint.json"
+
+
+def _tail_key(task_id: str) -> str:
+    return f"exports/{task_id}/checkpoint.tail"
+
+
+@lru_cache(maxsize=1)
+def _s3() -> Any:
+    return boto3.client("s3", region_name=get_settings().aws_region)
+
+
+def export_queue() -> JobQueue:
+    return JobQueue(EXPORT_QUEUE, get_settings().export_queue_url)
+
+
+@dataclass
+class ExportItem:
+    """One approved shot's image, as it goes into the archive and the manifest."""
+
+    file: str
+    image_key: str | None
+    product_id: str
+    sku: str | None
+    name: str | None
+    brand: str | None
+    season: str | None
+    shot_type: str | None
+    revision_version: int | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """`retry`: this delivery failed and SQS should deliver it again."""
+
+    state: str
+    retry: bool = False
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^\w.\- ]+", "_", part).strip() or "_"
+
+
+def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
+    # ZIP stores local times from 1980 on; stored timestamps are ISO UTC.
+    y, mo, d, h, mi, s = (int(x) for x in re.split(r"[-T:.Z]", stamp)[:6])
+    return (max(y, 1980), mo, d, h, mi, s)
+
+
+def resolve_items(
+    request: dict[str, Any], products: dict[str, ProductItem], looks_of: Callable[[str], list[LookItem]]
+) -> list[ExportItem]:
+    """The approved shots, in a fixed order: the request's products in order, their looks newest
+    first (or the one look asked for), the shots in look order; each shot's current revision's
+    effective image. Member names are `<sku or product id>/<shot type>[_n].<ext>`."""
+    settings = get_settings()
+    shooting_id = request.get("shooting_id")
+    items: list[ExportItem] = []
+    used: set[str] = set()
+    for product_id in request.get("product_ids") or []:
+        product = products.get(product_id)
+        if product is None:
+            continue
+        doc = product.doc
+        for look in looks_of(product_id):
+            if shooting_id and look.shooting_id != shooting_id:
+                continue
+            for shot in look.shots or []:
+                if shot.get("status") != ShotStatus.APPROVED.value:
+                    continue
+                revision = next(
+                    (r for r in shot.get("revisions") or [] if r["id"] == shot.get("current_revision_id")), None
+                )
+                image = (revision or {}).get("images", [None])[0] if revision else None
+                media = (image or {}).get("image_media") or {}
+                url = media.get("url") or (image or {}).get("image_url")
+                key = settings.media_key_from_url(url) if url else None
+                extension = media.get("extension") or (key.rsplit(".", 1)[-1] if key and "." in key else "jpg")
+                folder = _safe(doc.get("sku") or product_id)
+                base = f"{folder}/{_safe(shot.get('shot_type') or 'shot')}"
+                name, n = f"{base}.{extension}", 1
+                while name in used:
+                    n += 1
+                    name = f"{base}_{n}.{extension}"
+                used.add(name)
+                items.append(
+                    ExportItem(
+                        file=name,
+                        image_key=key,
+                        product_id=product_id,
+                        sku=doc.get("sku"),
+                        name=doc.get("name"),
+                        brand=doc.get("brand"),
+                        season=doc.get("season"),
+                        shot_type=shot.get("shot_type"),
+                        revision_version=(revision or {}).get("version"),
+                        created_at=(revision or shot).get("created_at") or look.created_at,
+                    )
+                )
+    return items
+
+
+def manifest_csv(rows: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(MANIFEST_COLUMNS))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+class ExportRunner:
+    def __init__(
+        self,
+        tasks: ExportRepository | None = None,
+        shootings: ShootingRepository | None = None,
+        products: ProductRepository | None = None,
+        queue: JobQueue | None = None,
+        s3: Any = None,
+    ) -> None:
+        self.tasks = tasks or ExportRepository()
+        self.shootings = shootings or ShootingRepository()
+        self.products = products or ProductRepository()
+        self.queue = queue or export_queue()
+        self.s3 = s3 or _s3()
+        settings = get_settings()
+        self.bucket = settings.exports_bucket
+        self.images_bucket = settings.images_bucket
+
+    # -- a run -------------------------------------------------------------------------
+
+    def run(self, task_id: str, remaining_ms: Callable[[], int] | None = None, attempt: int = 1) -> RunOutcome:
+        task = self.tasks.get(task_id)
+        if task is None or task.status not in {s.value for s in _ACTIVE}:
+            return RunOutcome("not active")
+        lease = str(uuid.uuid4())
+        now = utcnow()
+        claimed = self.tasks.claim(
+            task_id,
+            lease,
+            iso(now),
+            iso(now + LEASE),
+            {"status": TaskStatus.PROCESSING.value, "started_at": task.started_at or iso(now), "updated_at": iso(now)},
+        )
+        if not claimed:
+            return RunOutcome("held or cancelled")
+        try:
+            return self._run(task, lease, remaining_ms)
+        except Exception as exc:  # any failure: retried by SQS, then FAILED
+            logger.exception("export run failed", extra={"task_id": task_id, "attempt": attempt})
+            last = attempt >= get_settings().export_max_attempts
+            status = TaskStatus.FAILED if last else TaskStatus.RETRYING
+            fields: dict[str, Any] = {
+                "status": status.value,
+                "error_message": f"{exc.__class__.__name__}: {exc}"[:500],
+                "lease_id": None,
+                "lease_until": None,
+                "updated_at": iso(utcnow()),
+            }
+            if last:
+                fields["completed_at"] = iso(utcnow())
+            if self.tasks.update_held(task_id, lease, fields) and last:
+                self._discard(task_id)
+            return RunOutcome(status.value.lower(), retry=True)
+
+    def _run(self, task: ExportTaskItem, lease: str, remaining_ms: Callable[[], int] | None) -> RunOutcome:
+        task_id = task.id
+        checkpoint = self._load_checkpoint(task_id)
+        if checkpoint is None:
+            request = dict(task.request)
+            product_ids = list(request.get("product_ids") or [])
+            products = self.products.batch_get(product_ids)
+            look_id = request.get("shooting_look_id")
+            looks_of: Callable[[str], list[LookItem]] = self.shootings.looks_of_product
+            if look_id:
+                look = self.shootings.get_look(look_id)
+                looks: dict[str, list[LookItem]] = {look.product_id: [look]} if look else {}
+                request["product_ids"] = list(looks)
+                products = self.products.batch_get(list(looks))
+                looks_of = lambda pid: looks.get(pid, [])  # noqa: E731
+            items = [asdict(i) for i in resolve_items(request, products, looks_of)]
+            upload = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=archive_key(task_id), ContentType="application/zip"
+            )
+            archive = ResumableZip(
+                MultipartSink(self.s3, self.bucket, archive_key(task_id), UploadState(upload["UploadId"]))
+            )
+            checkpoint = {"items": items, "next": 0, "rows": [], "zip": archive.state()}
+            self._save_checkpoint(task_id, checkpoint, b"")
+            if not self.tasks.update_held(task_id, lease, {"total_items": len(items), "updated_at": iso(utcnow())}):
+                return self._stop(task_id, archive)
+        else:
+            archive = ResumableZip.resume(
+                self.s3, self.bucket, archive_key(task_id), checkpoint["zip"], self._load_tail(task_id)
+            )
+        items = checkpoint["items"]
+        rows: list[dict[str, Any]] = checkpoint["rows"]
+        total = len(items)
+        margin_ms = get_settings().export_time_margin_seconds * 1000
+        for index in range(int(checkpoint["next"]), total):
+            item = items[index]
+            rows.append(self._add(archive, item))
+            done = index + 1
+            fields = {
+                "processed_items": done,
+                "progress": int(done * 100 / total) if total else 100,
+                "updated_at": iso(utcnow()),
+            }
+            if not self.tasks.update_held(task_id, lease, fields):
+                return self._stop(task_id, archive)
+            out_of_time = remaining_ms is not None and remaining_ms() < margin_ms and done < total
+            if archive.sink.parts_sent >= CHECKPOINT_EVERY_PARTS or out_of_time:
+                self._checkpoint(task_id, archive, items, done, rows)
+            if out_of_time:
+                archive.abandon()
+                # Released for the next run (a new message), which resumes from the checkpoint.
+                self.tasks.update_held(
+                    task_id,
+                    lease,
+                    {"status": TaskStatus.SCHEDULED.value, "lease_id": None, "lease_until": None},
+                )
+                self.queue.send({"action": "export", "task_id": task_id})
+                return RunOutcome("continued")
+        archive.add(MANIFEST, manifest_csv(rows), _zip_time(iso(utcnow())))
+        archive.finish()
+        size = archive.sink.upload.offset
+        now = iso(utcnow())
+        completed = self.tasks.update_held(
+            task_id,
+            lease,
+            {
+                "status": TaskStatus.COMPLETED.value,
+                "progress": 100,
+                "object_key": archive_key(task_id),
+                "object_size": size,
+                "completed_at": now,
+                "updated_at": now,
+                "error_message": None,
+                "lease_id": None,
+                "lease_until": None,
+            },
+        )
+        self._delete_checkpoint(task_id)
+        if not completed:
+            # Cancelled while the archive was being completed: nothing is left behind.
+            self.s3.delete_object(Bucket=self.bucket, Key=archive_key(task_id))
+            return RunOutcome("cancelled")
+        return RunOutcome("completed")
+
+    def _add(self, archive: ResumableZip, item: dict[str, Any]) -> dict[str, Any]:
+        row = {column: item.get(column) for column in MANIFEST_COLUMNS if column in item}
+        row.update(status="missing", image_checksum="")
+        key = item.get("image_key")
+        if key:
+            try:
+                data = bytes(self.s3.get_object(Bucket=self.images_bucket, Key=key)["Body"].read())
+            except ClientError as exc:
+                logger.warning("export image missing", extra={"key": key, "error": str(exc)})
+            else:
+                archive.add(item["file"], data, _zip_time(item["created_at"]))
+                row.update(status="ok", image_checksum=hashlib.sha256(data).hexdigest())
+        return row
+
+    def _stop(self, task_id: str, archive: ResumableZip) -> RunOutcome:
+        """Cancelled (the task is no longer PROCESSING under our lease): abort, leave nothing."""
+        archive.abandon()
+        self._discard(task_id)
+        return RunOutcome("cancelled")
+
+    def _discard(self, task_id: str) -> None:
+        checkpoint = self._load_checkpoint(task_id)
+        if checkpoint is not None:
+            try:
+                self.s3.abort_multipart_upload(
+                    Bucket=self.bucket, Key=archive_key(task_id), UploadId=checkpoint["zip"]["upload_id"]
+                )
+            except ClientError:
+                logger.warning("multipart upload not aborted", extra={"task_id": task_id}, exc_info=True)
+        self._delete_checkpoint(task_id)
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def _checkpoint(
+        self, task_id: str, archive: ResumableZip, items: list[dict[str, Any]], done: int, rows: list[dict[str, Any]]
+    ) -> None:
+        self._save_checkpoint(
+            task_id, {"items": items, "next": done, "rows": rows, "zip": archive.state()}, bytes(archive.sink.buffer)
+        )
+        archive.sink.parts_sent = 0
+
+    def _save_checkpoint(self, task_id: str, checkpoint: dict[str, Any], tail: bytes) -> None:
+        # The tail first: a checkpoint never names a tail that is not there.
+        self.s3.put_object(Bucket=self.bucket, Key=_tail_key(task_id), Body=tail)
+        self.s3.put_object(Bucket=self.bucket, Key=_checkpoint_key(task_id), Body=json.dumps(checkpoint).encode())
+
+    def _load_checkpoint(self, task_id: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=_checkpoint_key(task_id))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        loaded: dict[str, Any] = json.loads(body)
+        return loaded
+
+    def _load_tail(self, task_id: str) -> bytes:
+        return bytes(self.s3.get_object(Bucket=self.bucket, Key=_tail_key(task_id))["Body"].read())
+
+    def _delete_checkpoint(self, task_id: str) -> None:
+        self.s3.delete_objects(
+            Bucket=self.bucket,
+            Delete={"Objects": [{"Key": _checkpoint_key(task_id)}, {"Key": _tail_key(task_id)}], "Quiet": True},
+        )
+
+
+_ACTIVE = (TaskStatus.PENDING, TaskStatus.SCHEDULED, TaskStatus.PROCESSING, TaskStatus.RETRYING)
