@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.import_time
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.shooting_reads
+	$(BIN)/python -m bench.exports
 
 package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod --pkg-format cloudformation --merge-template infra/resources.json build/

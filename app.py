@@ -6,7 +6,18 @@ from chalice import Chalice
 from chalice.app import SQSEvent
 
 from chalicelib import queues
-from chalicelib.api import auth, catalog, cors, generations, openapi, organizations, products, shootings, uploads
+from chalicelib.api import (
+    auth,
+    catalog,
+    cors,
+    exports,
+    generations,
+    openapi,
+    organizations,
+    products,
+    shootings,
+    uploads,
+)
 
 app = Chalice(app_name="sartiq-products")
 app.experimental_feature_flags.update(["BLUEPRINTS"])
@@ -14,6 +25,7 @@ app.experimental_feature_flags.update(["BLUEPRINTS"])
 for blueprint in (
     auth.bp,
     organizations.bp,
+    exports.bp,
     products.bp,
     catalog.bp,
     uploads.bp,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from chalicelib.services.captions import CaptionService
     from chalicelib.services.catalog import CatalogService
     from chalicelib.services.export_runs import ExportRunner
+    from chalicelib.services.exports import ExportService
     from chalicelib.services.generations import GenerationService
     from chalicelib.services.ingest import MediaIngest
     from chalicelib.services.listing import ProductListing
@@ -115,3 +116,10 @@ def export_runner() -> ExportRunner:
     from chalicelib.services.export_runs import ExportRunner
 
     return ExportRunner()
+
+
+@lru_cache(maxsize=1)
+def exports() -> ExportService:
+    from chalicelib.services.exports import ExportService
+
+    return ExportService()

@@ -56,6 +56,12 @@ def _caption_handler(event: dict[str, Any], context: Any) -> Any:
     return captions.handle(event, context)
 
 
+def _export_handler(event: dict[str, Any], context: Any) -> Any:
+    from chalicelib.workers import exports
+
+    return exports.handle(event, context)
+
+
 @dataclass(frozen=True)
 class Worker:
     """One event source mapping: a queue, the handler app.py registers for it, its batch size,
@@ -88,17 +94,18 @@ def _function_settings(stage: str, function: str) -> tuple[int, int]:
 
 
 def default_workers(stage: str = "dev") -> list[Worker]:
-    """app.py's two SQS handlers, with app.py's batch sizes (a unit test keeps them equal).
+    """app.py's SQS handlers, with app.py's batch sizes (a unit test keeps them equal).
 
     The worker modules are imported now, in the caller's thread: a module that cannot be
     imported stops the stack at start rather than failing every delivery later.
     """
-    from chalicelib.workers import captions, media  # noqa: F401
+    from chalicelib.workers import captions, exports, media  # noqa: F401
 
     workers = []
     for queue, handler, batch_size, function in (
         (queues.MEDIA_QUEUE, _media_handler, 10, queues.MEDIA_HANDLER),
         (queues.CAPTION_QUEUE, _caption_handler, 5, queues.CAPTION_HANDLER),
+        (queues.EXPORT_QUEUE, _export_handler, 1, queues.EXPORT_HANDLER),
     ):
         timeout, memory = _function_settings(stage, function)
         workers.append(

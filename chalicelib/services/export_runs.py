@@ -31,12 +31,11 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
-from chalicelib.queues import EXPORT_QUEUE
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ShotStatus, TaskStatus
 from chalicelib.services.zipping import MultipartSink, ResumableZip, UploadState
 from chalicelib.store.exports import ExportRepository
-from chalicelib.store.jobs import JobQueue
+from chalicelib.store.jobs import JobQueue, export_queue
 from chalicelib.store.models import ExportTaskItem, LookItem, ProductItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.shootings import ShootingRepository
@@ -76,10 +75,6 @@ def _tail_key(task_id: str) -> str:
 @lru_cache(maxsize=1)
 def _s3() -> Any:
     return boto3.client("s3", region_name=get_settings().aws_region)
-
-
-def export_queue() -> JobQueue:
-    return JobQueue(EXPORT_QUEUE, get_settings().export_queue_url)
 
 
 @dataclass

@@ -39,8 +39,11 @@ class JobQueue:
             self._url = _queue_url(self.name)
         return self._url
 
-    def send(self, job: dict[str, Any]) -> None:
-        _sqs().send_message(QueueUrl=self.url, MessageBody=json.dumps(job, sort_keys=True))
+    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None:
+        """`delay_seconds` (at most SQS's 900): the job becomes visible that much later."""
+        _sqs().send_message(
+            QueueUrl=self.url, MessageBody=json.dumps(job, sort_keys=True), DelaySeconds=max(0, min(delay_seconds, 900))
+        )
 
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Make a delivery that failed visible again only after `seconds`: the retry's backoff."""
@@ -53,3 +56,9 @@ class JobQueue:
 
 def caption_queue() -> JobQueue:
     return JobQueue(CAPTION_QUEUE, get_settings().caption_queue_url)
+
+
+def export_queue() -> JobQueue:
+    from chalicelib.queues import EXPORT_QUEUE
+
+    return JobQueue(EXPORT_QUEUE, get_settings().export_queue_url)

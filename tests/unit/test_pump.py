@@ -162,7 +162,11 @@ def test_default_workers_match_app_py() -> None:
     assert {w.queue: (w.batch_size, w.function.rsplit("-", 1)[-1]) for w in workers} == registered
     timeouts = {w.queue: (w.timeout_seconds, w.memory_mb) for w in workers}
     # .chalice/config.json's dev stage.
-    assert timeouts == {queues.MEDIA_QUEUE: (60, 2048), queues.CAPTION_QUEUE: (120, 1024)}
+    assert timeouts == {
+        queues.MEDIA_QUEUE: (60, 2048),
+        queues.CAPTION_QUEUE: (120, 1024),
+        queues.EXPORT_QUEUE: (900, 1024),
+    }
 
 
 def test_threads_deliver_and_stop_quickly(aws: None) -> None:

@@ -1,0 +1,266 @@
+"""The export worker: archives read back with zipfile, cancel, crash and resume, duplicates,
+continuation across invocations, missing images, retries to FAILED."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import uuid
+import zipfile
+from typing import Any
+
+import boto3
+import pytest
+from PIL import Image
+
+from chalicelib import queues
+from chalicelib.config import get_settings
+from chalicelib.schemas.common import iso, utcnow
+from chalicelib.services import export_runs
+from chalicelib.services.export_runs import ExportRunner, archive_key
+from chalicelib.store.exports import ExportRepository
+from chalicelib.store.models import ExportTaskItem
+from chalicelib.workers import exports as export_worker
+from tests.factories import Api
+from tests.support import sqs
+
+API = "/api/v1"
+
+
+def noise_png(size: tuple[int, int] = (900, 900)) -> bytes:
+    """An image that does not compress: megabytes, so an archive spans several 8 MiB parts."""
+    img = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=0)
+    return buf.getvalue()
+
+
+def b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def ok(r: Any) -> Any:
+    assert r.status == 200, r
+    return r.json
+
+
+def approved_world(api: Api, shots: int = 3, big: bool = False) -> dict[str, Any]:
+    """A product with one look whose `shots` shots are approved (one image each), one more shot
+    left TO_REVIEW (not exported); returns ids and the images by shot type."""
+    _, token = api.user()
+    body = {"name": "Dress", "sku": "SKU-1", "cover_image": "https://example.com/dress.jpg"}
+    product = ok(api.post(f"{API}/products/", body, token))
+    shooting = ok(api.post(f"{API}/shootings/", {"name": "S"}, token))
+    look = ok(api.post(f"{API}/shootings/{shooting['id']}/looks", {"product_id": product["id"]}, token))
+    images: dict[str, bytes] = {}
+    for n in range(shots + 1):
+        shot_type = f"view-{n}"
+        shot = ok(api.post(f"{API}/shooting-looks/{look['id']}/shots", {"shot_type": shot_type}, token))
+        data = noise_png() if big else noise_png((40, 30))
+        ok(api.post(f"{API}/shots/{shot['id']}/revisions", {"images": [{"image": b64(data)}]}, token))
+        if n < shots:
+            ok(api.patch(f"{API}/shots/{shot['id']}", {"status": "APPROVED"}, token))
+            images[shot_type] = data
+    return {"token": token, "product": product, "look": look, "shooting": shooting, "images": images}
+
+
+def new_task(owner_id: str, request: dict[str, Any]) -> str:
+    now = iso(utcnow())
+    task = ExportTaskItem(
+        id=str(uuid.uuid4()),
+        owner_id=owner_id,
+        task_type="APPROVED_SHOTS",
+        status="PENDING",
+        request=request,
+        created_at=now,
+        updated_at=now,
+    )
+    ExportRepository().create(task)
+    return task.id
+
+
+def s3() -> Any:
+    return boto3.client("s3", region_name="us-east-1")
+
+
+def read_archive(task_id: str) -> zipfile.ZipFile:
+    body = s3().get_object(Bucket=get_settings().exports_bucket, Key=archive_key(task_id))["Body"].read()
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    return archive
+
+
+def exports_keys() -> list[str]:
+    listed = s3().list_objects_v2(Bucket=get_settings().exports_bucket)
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def open_uploads() -> list[Any]:
+    return list(s3().list_multipart_uploads(Bucket=get_settings().exports_bucket).get("Uploads", []))
+
+
+def task(task_id: str) -> ExportTaskItem:
+    found = ExportRepository().get(task_id)
+    assert found is not None
+    return found
+
+
+def assert_matches(task_id: str, world: dict[str, Any]) -> None:
+    archive = read_archive(task_id)
+    sku = world["product"]["sku"]
+    expected = {f"{sku}/{shot_type}.png": data for shot_type, data in world["images"].items()}
+    assert sorted(archive.namelist()) == sorted([*expected, "manifest.csv"])
+    for name, data in expected.items():
+        assert archive.read(name) == data
+    rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    assert {r["file"]: r["image_checksum"] for r in rows} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in expected.items()
+    }
+    assert {r["status"] for r in rows} == {"ok"}
+    assert all(r["product_id"] == world["product"]["id"] and r["sku"] == sku for r in rows)
+
+
+def owner_of(world: dict[str, Any]) -> str:
+    return str(world["product"]["owner_id"])
+
+
+def test_the_archive_holds_exactly_the_approved_shots(api: Api) -> None:
+    world = approved_world(api, shots=3)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    assert ExportRunner().run(task_id).state == "completed"
+    assert_matches(task_id, world)
+    done = task(task_id)
+    assert (done.status, done.total_items, done.processed_items, done.progress) == ("COMPLETED", 3, 3, 100)
+    assert done.object_key == archive_key(task_id) and done.object_size and done.completed_at
+    assert exports_keys() == [archive_key(task_id)] and open_uploads() == []
+
+
+def test_by_look_and_by_shooting(api: Api) -> None:
+    world = approved_world(api, shots=2)
+    by_look = new_task(owner_of(world), {"shooting_look_id": world["look"]["id"]})
+    assert ExportRunner().run(by_look).state == "completed"
+    assert_matches(by_look, world)
+    other = new_task(owner_of(world), {"product_ids": [world["product"]["id"]], "shooting_id": str(uuid.uuid4())})
+    assert ExportRunner().run(other).state == "completed"
+    assert read_archive(other).namelist() == ["manifest.csv"]
+
+
+def test_a_missing_image_is_listed_not_a_crash(api: Api) -> None:
+    world = approved_world(api, shots=2)
+    # One image object disappears.
+    images = get_settings().images_bucket
+    keys = [o["Key"] for o in s3().list_objects_v2(Bucket=images)["Contents"]]
+    first = next(k for k in keys if k.endswith(".png"))
+    s3().delete_object(Bucket=images, Key=first)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    assert ExportRunner().run(task_id).state == "completed"
+    rows = list(csv.DictReader(io.StringIO(read_archive(task_id).read("manifest.csv").decode())))
+    assert sorted(r["status"] for r in rows) == ["missing", "ok"]
+
+
+def test_cancel_mid_run_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = approved_world(api, shots=3)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    runner = ExportRunner()
+    original = runner._add
+    calls = {"n": 0}
+
+    def add_then_cancel(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            assert ExportRepository().update(task_id, {"status": "CANCELLED"})
+        return original(archive, item)
+
+    monkeypatch.setattr(runner, "_add", add_then_cancel)
+    assert runner.run(task_id).state == "cancelled"
+    assert calls["n"] == 2  # stopped at the next member
+    assert task(task_id).status == "CANCELLED"
+    assert exports_keys() == [] and open_uploads() == []
+
+
+@pytest.mark.parametrize("checkpoint_every", [1, 100])
+def test_a_crash_after_k_members_resumes_to_a_valid_archive(
+    api: Api, monkeypatch: pytest.MonkeyPatch, checkpoint_every: int
+) -> None:
+    """With checkpoints after every part (the crash resumes from one, its tail restored) and
+    with none since the start (the crash starts the same upload over)."""
+    monkeypatch.setattr(export_runs, "CHECKPOINT_EVERY_PARTS", checkpoint_every)
+    world = approved_world(api, shots=5, big=True)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    crashing = ExportRunner()
+    original = crashing._add
+    calls = {"n": 0}
+
+    def add_then_crash(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise ConnectionError("the worker died")
+        return original(archive, item)
+
+    monkeypatch.setattr(crashing, "_add", add_then_crash)
+    outcome = crashing.run(task_id, attempt=1)
+    assert outcome.retry and task(task_id).status == "RETRYING"
+    assert ExportRunner().run(task_id, attempt=2).state == "completed"
+    assert_matches(task_id, world)
+    assert exports_keys() == [archive_key(task_id)] and open_uploads() == []
+
+
+def test_running_out_of_time_continues_in_a_new_message(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = approved_world(api, shots=4, big=True)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    calls = {"n": 0}
+
+    def remaining() -> int:
+        calls["n"] += 1
+        return 1 if calls["n"] == 2 else 10**9
+
+    assert ExportRunner().run(task_id, remaining).state == "continued"
+    assert task(task_id).status == "SCHEDULED" and task(task_id).processed_items == 2
+    messages = sqs.receive(queues.EXPORT_QUEUE)
+    assert len(messages) == 1
+    answer = export_worker.handle(sqs.event_of(queues.EXPORT_QUEUE, messages))
+    assert answer == {"batchItemFailures": []}
+    assert task(task_id).status == "COMPLETED"
+    assert_matches(task_id, world)
+
+
+def test_a_duplicate_delivery_makes_one_archive(api: Api) -> None:
+    world = approved_world(api, shots=2)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    repo = ExportRepository()
+    now = utcnow()
+    # Another run holds the task: this delivery stops without writing anything.
+    assert repo.claim(task_id, "other-run", iso(now), iso(now.replace(year=now.year + 1)), {"status": "PROCESSING"})
+    assert ExportRunner().run(task_id).state == "held or cancelled"
+    assert exports_keys() == []
+    # Two deliveries of one message, one after the other: one archive, one run.
+    fresh = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    event = sqs.synthetic_event([f'{{"action": "export", "task_id": "{fresh}"}}'] * 2)
+    assert export_worker.handle(event) == {"batchItemFailures": []}
+    assert task(fresh).status == "COMPLETED"
+    assert_matches(fresh, world)
+
+
+def test_failures_retry_then_fail(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = approved_world(api, shots=1)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    runner = ExportRunner()
+
+    def broken(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
+        raise ConnectionError("S3 is down")
+
+    monkeypatch.setattr(runner, "_add", broken)
+    last = get_settings().export_max_attempts
+    for attempt in range(1, last):
+        assert runner.run(task_id, attempt=attempt).retry
+        assert task(task_id).status == "RETRYING"
+    assert runner.run(task_id, attempt=last).retry
+    failed = task(task_id)
+    assert failed.status == "FAILED" and "S3 is down" in (failed.error_message or "")
+    assert exports_keys() == [] and open_uploads() == []
+    # A finished task is not run again.
+    assert ExportRunner().run(task_id).state == "not active"
