@@ -241,7 +241,8 @@ class ExportRunner:
                 request["product_ids"] = list(looks)
                 products = self.products.batch_get(list(looks))
                 looks_of = lambda pid: looks.get(pid, [])  # noqa: E731
-            items = [asdict(i) for i in resolve_items(request, products, looks_of)]
+            readable = self._looks_readable_by(task.owner_id, looks_of)
+            items = [asdict(i) for i in resolve_items(request, products, readable)]
             upload = self.s3.create_multipart_upload(
                 Bucket=self.bucket, Key=archive_key(task_id), ContentType="application/zip"
             )
@@ -309,6 +310,21 @@ class ExportRunner:
             self.s3.delete_object(Bucket=self.bucket, Key=archive_key(task_id))
             return RunOutcome("cancelled")
         return RunOutcome("completed")
+
+    @staticmethod
+    def _looks_readable_by(owner_id: str, looks_of: Callable[[str], list[LookItem]]) -> Callable[[str], list[LookItem]]:
+        """The looks the task's owner may access (the products were checked when the task was
+        made; a product's looks may be in shootings its owner cannot see)."""
+        from chalicelib.services.access import Caller
+        from chalicelib.services.shootings import ShootingService
+        from chalicelib.store.organizations import OrganizationRepository
+        from chalicelib.store.users import UserRepository
+
+        user = UserRepository().get(owner_id)
+        if user is None:
+            return lambda product_id: []
+        caller = Caller(user=user, orgs=OrganizationRepository())
+        return lambda product_id: [look for look in looks_of(product_id) if ShootingService.can_access(caller, look)]
 
     def _add(self, archive: ResumableZip, item: dict[str, Any]) -> dict[str, Any]:
         row = {column: item.get(column) for column in MANIFEST_COLUMNS if column in item}

@@ -264,3 +264,13 @@ def test_failures_retry_then_fail(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
     assert exports_keys() == [] and open_uploads() == []
     # A finished task is not run again.
     assert ExportRunner().run(task_id).state == "not active"
+
+
+def test_only_looks_the_owner_may_access_are_exported(api: Api) -> None:
+    """An organization's product may have looks in a member's personal shooting: another member
+    exporting the product gets only the looks they may access."""
+    world = approved_world(api, shots=1)
+    stranger_id, _ = api.user()
+    task_id = new_task(stranger_id, {"product_ids": [world["product"]["id"]]})
+    assert ExportRunner().run(task_id).state == "completed"
+    assert read_archive(task_id).namelist() == ["manifest.csv"]
