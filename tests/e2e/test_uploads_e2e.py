@@ -172,3 +172,40 @@ def test_an_upload_that_is_no_image_fails(stack: LocalStack, auth: dict[str, str
 
     failed = until(stack, upload, lambda u: u["status"] != "PENDING", "the upload's ingest")
     assert failed["status"] == "FAILED" and failed["failure_reason"] and failed["media"] is None, failed
+
+
+def test_an_export_is_built_by_the_pump_and_downloaded(stack: LocalStack, auth: dict[str, str]) -> None:
+    """Approved shots exported through the local stack: the pump runs the export worker, and the
+    download's 302 leads to the archive in the moto bucket."""
+    import base64
+    import io
+    import zipfile
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        r = requests.request(method, f"{stack.url}{path}", json=body, headers=auth, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    product = call(
+        "POST", "/products/", {"name": "Export me", "sku": "EXP-1", "cover_image": "https://example.com/a.jpg"}
+    )
+    shooting = call("POST", "/shootings/", {"name": "E2E"})
+    look = call("POST", f"/shootings/{shooting['id']}/looks", {"product_id": product["id"]})
+    shot = call("POST", f"/shooting-looks/{look['id']}/shots", {"shot_type": "front"})
+    data = image_bytes("PNG", size=(64, 48), color=(10, 120, 60))
+    call("POST", f"/shots/{shot['id']}/revisions", {"images": [{"image": base64.b64encode(data).decode()}]})
+    call("PATCH", f"/shots/{shot['id']}", {"status": "APPROVED"})
+
+    task = call("POST", "/products/export-approved-shots/async", {"product_ids": [product["id"]]})
+    done = until(
+        stack,
+        lambda: call("GET", f"/products/export-tasks/{task['id']}"),
+        lambda t: t["status"] in {"COMPLETED", "FAILED"},
+        "the export",
+    )
+    assert done["status"] == "COMPLETED" and done["total_items"] == 1, done
+    r = requests.get(f"{stack.url}/products/export-tasks/{task['id']}/download", headers=auth, timeout=30)
+    assert r.status_code == 200, r.text  # after the 302 to the presigned URL
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    assert archive.read("EXP-1/front.png") == data
+    assert "manifest.csv" in archive.namelist()
