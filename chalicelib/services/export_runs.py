@@ -14,6 +14,7 @@ lease: a cancel is never overwritten, and the run stops at its next member and a
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -68,10 +69,6 @@ def _checkpoint_key(task_id: str) -> str:
     return f"exports/{task_id}/checkpoint.json"
 
 
-def _tail_key(task_id: str) -> str:
-    return f"exports/{task_id}/checkpoint.tail"
-
-
 @lru_cache(maxsize=1)
 def _s3() -> Any:
     return boto3.client("s3", region_name=get_settings().aws_region)
@@ -102,7 +99,8 @@ class RunOutcome:
 
 
 def _safe(part: str) -> str:
-    return re.sub(r"[^\w.\- ]+", "_", part).strip() or "_"
+    """A path segment of a member name: no separators, and no leading dots (no `..`)."""
+    return re.sub(r"[^\w.\- ]+", "_", part).strip().lstrip(".") or "_"
 
 
 def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
@@ -194,7 +192,12 @@ class ExportRunner:
 
     def run(self, task_id: str, remaining_ms: Callable[[], int] | None = None, attempt: int = 1) -> RunOutcome:
         task = self.tasks.get(task_id)
-        if task is None or task.status not in {s.value for s in _ACTIVE}:
+        if task is None:
+            return RunOutcome("not active")
+        if task.status not in {s.value for s in _ACTIVE}:
+            if task.status in {TaskStatus.CANCELLED.value, TaskStatus.FAILED.value} and not _held(task):
+                # Cancelled (or failed) while no run held it: its upload and checkpoint go now.
+                self._discard(task_id)
             return RunOutcome("not active")
         lease = str(uuid.uuid4())
         now = utcnow()
@@ -254,9 +257,23 @@ class ExportRunner:
             if not self.tasks.update_held(task_id, lease, {"total_items": len(items), "updated_at": iso(utcnow())}):
                 return self._stop(task_id, archive)
         else:
-            archive = ResumableZip.resume(
-                self.s3, self.bucket, archive_key(task_id), checkpoint["zip"], self._load_tail(task_id)
-            )
+            tail = base64.b64decode(checkpoint.get("tail") or "")
+            archive = ResumableZip.resume(self.s3, self.bucket, archive_key(task_id), checkpoint["zip"], tail)
+        try:
+            return self._write(task_id, lease, archive, checkpoint, remaining_ms)
+        except BaseException:
+            # Never let the ZipFile's finaliser write end records into the upload.
+            archive.abandon()
+            raise
+
+    def _write(
+        self,
+        task_id: str,
+        lease: str,
+        archive: ResumableZip,
+        checkpoint: dict[str, Any],
+        remaining_ms: Callable[[], int] | None,
+    ) -> RunOutcome:
         items = checkpoint["items"]
         rows: list[dict[str, Any]] = checkpoint["rows"]
         total = len(items)
@@ -266,6 +283,7 @@ class ExportRunner:
             rows.append(self._add(archive, item))
             done = index + 1
             fields = {
+                "total_items": total,
                 "processed_items": done,
                 "progress": int(done * 100 / total) if total else 100,
                 "updated_at": iso(utcnow()),
@@ -276,13 +294,15 @@ class ExportRunner:
             if archive.sink.parts_sent >= CHECKPOINT_EVERY_PARTS or out_of_time:
                 self._checkpoint(task_id, archive, items, done, rows)
             if out_of_time:
-                archive.abandon()
                 # Released for the next run (a new message), which resumes from the checkpoint.
-                self.tasks.update_held(
+                released = self.tasks.update_held(
                     task_id,
                     lease,
                     {"status": TaskStatus.SCHEDULED.value, "lease_id": None, "lease_until": None},
                 )
+                if not released:
+                    return self._stop(task_id, archive)
+                archive.abandon()
                 self.queue.send({"action": "export", "task_id": task_id})
                 return RunOutcome("continued")
         archive.add(MANIFEST, manifest_csv(rows), _zip_time(iso(utcnow())))
@@ -368,9 +388,10 @@ class ExportRunner:
         archive.sink.parts_sent = 0
 
     def _save_checkpoint(self, task_id: str, checkpoint: dict[str, Any], tail: bytes) -> None:
-        # The tail first: a checkpoint never names a tail that is not there.
-        self.s3.put_object(Bucket=self.bucket, Key=_tail_key(task_id), Body=tail)
-        self.s3.put_object(Bucket=self.bucket, Key=_checkpoint_key(task_id), Body=json.dumps(checkpoint).encode())
+        # One object: the tail (less than a part) travels inside the checkpoint, so a crash
+        # between two writes can never pair a checkpoint with another checkpoint's tail.
+        body = {**checkpoint, "tail": base64.b64encode(tail).decode()}
+        self.s3.put_object(Bucket=self.bucket, Key=_checkpoint_key(task_id), Body=json.dumps(body).encode())
 
     def _load_checkpoint(self, task_id: str) -> dict[str, Any] | None:
         try:
@@ -382,14 +403,13 @@ class ExportRunner:
         loaded: dict[str, Any] = json.loads(body)
         return loaded
 
-    def _load_tail(self, task_id: str) -> bytes:
-        return bytes(self.s3.get_object(Bucket=self.bucket, Key=_tail_key(task_id))["Body"].read())
-
     def _delete_checkpoint(self, task_id: str) -> None:
-        self.s3.delete_objects(
-            Bucket=self.bucket,
-            Delete={"Objects": [{"Key": _checkpoint_key(task_id)}, {"Key": _tail_key(task_id)}], "Quiet": True},
-        )
+        self.s3.delete_object(Bucket=self.bucket, Key=_checkpoint_key(task_id))
 
 
 _ACTIVE = (TaskStatus.PENDING, TaskStatus.SCHEDULED, TaskStatus.PROCESSING, TaskStatus.RETRYING)
+
+
+def _held(task: ExportTaskItem) -> bool:
+    """A run holds the task now (its lease has not expired)."""
+    return bool(task.lease_id) and bool(task.lease_until) and str(task.lease_until) > iso(utcnow())

@@ -276,3 +276,48 @@ def test_only_looks_the_owner_may_access_are_exported(api: Api) -> None:
     task_id = new_task(stranger_id, {"product_ids": [world["product"]["id"]]})
     assert ExportRunner().run(task_id).state == "completed"
     assert read_archive(task_id).namelist() == ["manifest.csv"]
+
+
+def test_a_cancel_while_no_run_holds_the_task_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelled while RETRYING (between deliveries): the next delivery aborts the upload and
+    removes the checkpoint."""
+    world = approved_world(api, shots=2)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    crashing = ExportRunner()
+
+    def broken(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
+        raise ConnectionError("the worker died")
+
+    monkeypatch.setattr(crashing, "_add", broken)
+    assert crashing.run(task_id).retry
+    assert open_uploads() and exports_keys()
+    assert ExportRepository().update(task_id, {"status": "CANCELLED"})
+    assert ExportRunner().run(task_id, attempt=2).state == "not active"
+    assert exports_keys() == [] and open_uploads() == []
+
+
+def test_a_cancel_when_out_of_time_sends_no_continuation(api: Api) -> None:
+    world = approved_world(api, shots=3)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    calls = {"n": 0}
+
+    def remaining() -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            assert ExportRepository().update(task_id, {"status": "CANCELLED"})
+            return 1
+        return 10**9
+
+    # The progress write of the first member already sees the cancel.
+    assert ExportRunner().run(task_id, remaining).state == "cancelled"
+    assert sqs.receive(queues.EXPORT_QUEUE) == []
+    assert exports_keys() == [] and open_uploads() == []
+
+
+def test_member_names_never_climb_out_of_their_folder(api: Api) -> None:
+    world = approved_world(api, shots=1)
+    ok(api.patch(f"{API}/products/{world['product']['id']}", {"sku": ".."}, world["token"]))
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    assert ExportRunner().run(task_id).state == "completed"
+    names = read_archive(task_id).namelist()
+    assert all(not n.startswith(".") and "/../" not in n for n in names), names
