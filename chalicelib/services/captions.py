@@ -133,6 +133,12 @@ class CaptionService:
             # the task completed and stops.
             self.enqueue(item.id, task_id)
             return item
+        except Exception:
+            # The product is committed: a failure to write its caption must not fail the
+            # request (a client would retry and create it twice). The worker takes over.
+            logger.exception("caption in the request failed", extra={"product_id": item.id})
+            self.enqueue(item.id, task_id)
+            return item
         if outcome.queue:
             self.enqueue(item.id, task_id)
             return item

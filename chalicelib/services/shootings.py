@@ -246,6 +246,17 @@ def shooting_public(item: ShootingItem) -> dict[str, Any]:
     }
 
 
+def _too_large(exc: ItemTooLarge) -> InvalidField:
+    what = "shot_summaries" if exc.field == "shot_summaries" else "look"
+    return InvalidField.single(
+        [],
+        f"The change would take {exc.size} bytes as stored, over DynamoDB's 400 KB"
+        f" ({'the product carries too many shots' if what == 'shot_summaries' else 'the look is too large'})",
+        None,
+        "too_large",
+    )
+
+
 def _page(items: list[T], skip: int, limit: int) -> list[T]:
     return items[skip : skip + limit]
 
@@ -370,7 +381,10 @@ class ShootingService:
             product.shot_status = ProductShootingStatus.NOT_STARTED.value
             product.shot_summaries = {**(product.shot_summaries or {}), look.id: []}
             product.shooting_ids = sorted({*(product.shooting_ids or []), shooting.id})
-            self.repo.create_look(look, refs, product)
+            try:
+                self.repo.create_look(look, refs, product)
+            except ItemTooLarge as exc:
+                raise _too_large(exc) from exc
             return look
 
         return with_retries(attempt)
@@ -404,9 +418,12 @@ class ShootingService:
 
         def attempt() -> T:
             look, shot = find()
+            product = self.products.get(look.product_id)
+            if product is not None and not caller.can_write(product):
+                # The product's status follows its shots: only its writers change them.
+                raise NotFound("Shot not found" if shot is not None else "Shooting look not found")
             result = change(look, shot)
             look.updated_at = iso(utcnow())
-            product = self.products.get(look.product_id)
             if product is not None:
                 summaries = dict(product.shot_summaries or {})
                 summaries[look.id] = [shot_summary(s) for s in look.shots or []]
@@ -416,9 +433,7 @@ class ShootingService:
             try:
                 self.repo.save_look(look, product, new_shot(look), new_media)
             except ItemTooLarge as exc:
-                raise InvalidField.single(
-                    [], f"The look would take {exc.size} bytes as stored, over DynamoDB's 400 KB", None, "too_large"
-                ) from exc
+                raise _too_large(exc) from exc
             return result
 
         return with_retries(attempt)
@@ -466,8 +481,8 @@ class ShootingService:
     def add_revision(self, caller: Caller, shot_id: str, data: ShotRevisionCreate) -> dict[str, Any]:
         look, _ = self._shot(caller, shot_id)
         product = self.products.get(look.product_id)
-        if product is None:
-            raise NotFound("Product not found")
+        if product is None or not caller.can_write(product):
+            raise NotFound("Shot not found")
         # Images are checked and stored once (under the product's prefix, so the product's
         # delete removes them); a retry of the look write reuses them.
         plan = MediaPlan(product_id=product.id, owner_id=product.owner_id, reuse_own=False)

@@ -43,6 +43,12 @@ def _versioned(*items: TableItem) -> Iterator[Transaction]:
         raise
 
 
+def _check_product_size(product: ProductItem) -> None:
+    """The product carries its looks' shot summaries: it must still fit in one item."""
+    product.refresh_keys()
+    check_item_size(product, {"shot_summaries": product.shot_summaries, **product.doc})
+
+
 def _product_actions(product: ProductItem) -> list[Any]:
     """The product's shot-state attributes as they are set on the instance (keys refreshed)."""
     product.refresh_keys()
@@ -100,6 +106,7 @@ class ShootingRepository:
         """The look, its references under each product, and the main product's shot state."""
         look.refresh_keys()
         check_item_size(look, {"shots": look.shots, **look.doc})
+        _check_product_size(product)
         with _versioned(look, product) as tx:
             tx.save(look, condition=LookItem.pk.does_not_exist())
             for ref in refs:
@@ -118,6 +125,8 @@ class ShootingRepository:
         shot state when the change moves it (under the product's version)."""
         look.refresh_keys()
         check_item_size(look, {"shots": look.shots, **look.doc})
+        if product is not None:
+            _check_product_size(product)
         items: list[TableItem] = [look] if product is None else [look, product]
         with _versioned(*items) as tx:
             tx.save(look)

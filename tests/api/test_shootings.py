@@ -1472,3 +1472,24 @@ def test_a_succeeded_prediction_becomes_a_revision_and_is_deleted_with_the_produ
         if product["id"] in (item.pk + item.sk) or getattr(item, "product_id", None) == product["id"]
     }
     assert kinds == set(), kinds
+
+
+def test_only_the_products_writers_change_its_shots(api: Api) -> None:
+    """A member of the shooting's organization who cannot write the look's product (it is in
+    another organization) cannot add or change its shots."""
+    _, owner = new_client(api)
+    member_id, member = new_client(api)
+    org_a = api.org(owner.token, "A")
+    org_b = api.org(owner.token, "B")
+    api.add_member(owner.token, org_a, member_id)
+    product = make_product(api, owner, "B's dress", org=org_b)
+    look = owner.look(owner.shooting(org=org_a)["id"], product["id"])
+    shot = owner.shot(look["id"])
+
+    r = api.post(f"{API}/shooting-looks/{look['id']}/shots", {"shot_type": "back"}, member.token)
+    assert r.status == 404, r
+    r = api.patch(f"{API}/shots/{shot['id']}", {"status": "APPROVED"}, member.token)
+    assert r.status == 404, r
+    r = api.post(f"{API}/shots/{shot['id']}/revisions", {"images": [{"image": png_b64()}]}, member.token)
+    assert r.status == 404, r
+    assert owner.product(product["id"])["shot_status"] == "IN_PROGRESS"

@@ -699,3 +699,28 @@ def test_a_batch_reports_only_its_failed_jobs(api: Api, use_captioner: Any) -> N
     assert answer == {"batchItemFailures": [{"itemIdentifier": failed_message["MessageId"]}]}
     assert read(api, token, good["id"])["caption_status"] == "COMPLETED"
     assert read(api, token, bad["id"])["caption_status"] == "RETRYING"
+
+
+def test_a_failed_caption_write_in_the_request_leaves_it_to_the_worker(
+    api: Api, use_captioner: Callable[[Any], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The product is committed: a failure to write its caption answers 200 (PENDING) and queues
+    the job, rather than a 503 that a client would retry into a second product."""
+    from chalicelib.errors import Busy
+
+    use_captioner(FixedCaptioner())
+    store = wiring.captions().store
+    original = store.complete
+
+    def busy(*args: Any, **kwargs: Any) -> bool:
+        raise Busy()
+
+    monkeypatch.setattr(store, "complete", busy)
+    _, token = api.user()
+    r = api.post("/api/v1/products/", {"name": "Coat", "cover_image": png_b64()}, token)
+    assert r.status == 200, r
+    assert r.json["caption_status"] == "PENDING"
+    monkeypatch.setattr(store, "complete", original)
+    _, failed = deliver(jobs())
+    assert failed == []
+    assert read(api, token, r.json["id"])["caption_status"] == "COMPLETED"
