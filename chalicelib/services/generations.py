@@ -43,7 +43,7 @@ from chalicelib.schemas.generations import (
 )
 from chalicelib.schemas.products import MediaInput
 from chalicelib.services.access import Caller
-from chalicelib.services.media import MediaPlan, MediaResolver, ResolvedImage
+from chalicelib.services.media import MediaPlan, MediaResolver, ResolvedImage, store_objects
 from chalicelib.services.products import to_public as product_public
 from chalicelib.services.uploads import can_use_upload
 from chalicelib.store.blobs import ImageStore, media_id_of_key
@@ -521,10 +521,7 @@ class GenerationService:
             return not media.expired and can_use_upload(caller, media)
 
         resolved = ResultImages(plan, self.media.get, can_use).resolve(value, ["result_image"])
-        for key, body, content_type in plan.uploads:
-            self.images.put(key, body, content_type)
-        for source, target in plan.copies:
-            self.images.copy(source, target)
+        store_objects(self.images, plan)
         plan.uploads.clear()
         plan.copies.clear()
         return resolved

@@ -21,7 +21,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import InvalidField
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.products import MAX_URL_LENGTH, MediaInput, MediaResourcePublic
-from chalicelib.store.blobs import media_id_of_key, product_image_key
+from chalicelib.store.blobs import ImageStore, ObjectChanged, media_id_of_key, product_image_key
 from chalicelib.store.models import MediaItem
 
 _FORMATS = {
@@ -157,6 +157,22 @@ class MediaPlan:
     # A product's own image named again is reused (the product's fields point at one record);
     # False copies it, for an image that must outlive the product's own changes (a revision's).
     reuse_own: bool = True
+    # Copies of uploads, by target key: the ETag the ingest inspected (the signed form may be
+    # posted again until it expires: only the inspected object is copied).
+    copy_if_match: dict[str, str] = field(default_factory=dict)
+
+
+def store_objects(images: ImageStore, plan: MediaPlan) -> None:
+    """Write a plan's new objects and copies (before the records that name them)."""
+    for key, data, content_type in plan.uploads:
+        images.put(key, data, content_type)
+    for source, target in plan.copies:
+        try:
+            images.copy(source, target, if_match=plan.copy_if_match.get(target))
+        except ObjectChanged as exc:
+            raise InvalidField.single(
+                [], "An uploaded image was replaced while it was being used; upload it again", source, "media_changed"
+            ) from exc
 
 
 class MediaResolver:
@@ -227,6 +243,8 @@ class MediaResolver:
         new_id = str(uuid.uuid4())
         key = self.new_key(new_id, str(public["extension"]))
         self.plan.copies.append((source.key, key))
+        if source.product_id is None and source.etag:
+            self.plan.copy_if_match[key] = source.etag
         public.update(overrides)
         public.update(id=new_id, url=get_settings().media_url(key), created_at=iso(utcnow()))
         self._add_item(new_id, key, public)

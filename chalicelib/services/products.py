@@ -18,7 +18,7 @@ from chalicelib.schemas.products import (
 )
 from chalicelib.services.access import SYSTEM, Caller, SystemActor
 from chalicelib.services.captions import CaptionService, plan_caption
-from chalicelib.services.media import MediaPlan, MediaResolver
+from chalicelib.services.media import MediaPlan, MediaResolver, store_objects
 from chalicelib.services.uploads import can_use_upload
 from chalicelib.store.blobs import ImageStore, product_image_key
 from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge
@@ -365,10 +365,7 @@ class ProductService:
 
     def _store_objects(self, plan: MediaPlan) -> None:
         """Objects go first: the records that name them are written after, in one transaction."""
-        for key, data, content_type in plan.uploads:
-            self.images.put(key, data, content_type)
-        for source, target in plan.copies:
-            self.images.copy(source, target)
+        store_objects(self.images, plan)
         plan.uploads.clear()
         plan.copies.clear()
 

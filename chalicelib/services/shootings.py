@@ -46,7 +46,7 @@ from chalicelib.schemas.shootings import (
     ShotUpdate,
 )
 from chalicelib.services.access import Caller
-from chalicelib.services.media import MediaPlan
+from chalicelib.services.media import MediaPlan, store_objects
 from chalicelib.services.products import ProductService, to_public
 from chalicelib.store.blobs import ImageStore
 from chalicelib.store.limits import ItemTooLarge
@@ -510,10 +510,7 @@ class ShootingService:
                     "updated_at": now,
                 }
             )
-        for key, blob, content_type in plan.uploads:
-            self.images.put(key, blob, content_type)
-        for source, target in plan.copies:
-            self.images.copy(source, target)
+        store_objects(self.images, plan)
 
         def change(look: LookItem, shot: dict[str, Any] | None) -> dict[str, Any]:
             assert shot is not None

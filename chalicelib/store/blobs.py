@@ -74,8 +74,24 @@ class ImageStore:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         _s3().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def copy(self, source_key: str, target_key: str) -> None:
-        _s3().copy_object(Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key})
+    def copy(self, source_key: str, target_key: str, if_match: str | None = None) -> None:
+        """`if_match`: copy only that version (its ETag), else ObjectChanged.
+
+        S3 checks CopySourceIfMatch with the copy itself; the HEAD before it refuses a changed
+        object early, and is what enforces the check on moto (which ignores CopySourceIfMatch).
+        """
+        extra = {"CopySourceIfMatch": f'"{if_match.strip(chr(34))}"'} if if_match else {}
+        try:
+            if if_match:
+                _s3().head_object(Bucket=self.bucket, Key=source_key, IfMatch=extra["CopySourceIfMatch"])
+            _s3().copy_object(
+                Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key}, **extra
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if if_match and code in {"PreconditionFailed", "412", "NoSuchKey", "404"}:
+                raise ObjectChanged(code) from exc
+            raise
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):

@@ -564,3 +564,19 @@ def test_an_expired_upload_reads_as_not_found(api: Api) -> None:
     )
     r = api.get(f"/api/v1/uploads/{media_id}", token)
     assert r.status == 404 and r.json == {"detail": "Media resource not found"}
+
+
+def test_an_upload_replaced_after_its_ingest_is_not_copied(api: Api) -> None:
+    """The signed form may be posted again until it expires: a product copies only the object the
+    ingest inspected, never bytes posted after it (and not yet inspected)."""
+    _, token = api.user()
+    data = image_bytes("PNG")
+    signed = sign(api, token, data, "image/png", size=4096)
+    assert post_form(signed, data, "image/png").status_code == 204
+    run_media_worker()
+    assert post_form(signed, b"<html><script>evil()</script></html>", "image/png").status_code == 204
+    r = api.post(
+        "/api/v1/products/", {"name": "Coat", "cover_image": {"media_resource_id": signed["media_resource_id"]}}, token
+    )
+    assert r.status == 422, r
+    assert r.json["detail"][0]["type"] == "media_changed"
