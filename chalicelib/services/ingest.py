@@ -91,10 +91,12 @@ class MediaIngest:
         return Result(Outcome.READY)
 
     def _fail(self, media_id: str, key: str, etag: str, sequencer: str | None, reason: str) -> Result:
-        # The object goes first, and only the version inspected (a conditional delete): a newer
-        # object posted meanwhile is kept for its own event.
-        if not self.images.delete_version(key, etag):
-            return Result(Outcome.SKIPPED, "object changed since the event")
-        self.media.finish_upload(media_id, etag, MediaStatus.FAILED, reason=reason, sequencer=sequencer)
+        # The record first: were the delete to go first and this write fail, the redelivery
+        # would find no object and the upload would stay PENDING. A crash between the two
+        # leaves an object the uploads lifecycle rule removes. The delete takes only the
+        # version inspected: a newer object posted meanwhile is kept for its own event.
+        if not self.media.finish_upload(media_id, etag, MediaStatus.FAILED, reason=reason, sequencer=sequencer):
+            return Result(Outcome.SKIPPED, "already recorded")
+        self.images.delete_version(key, etag)
         logger.info("upload refused", extra={"media_id": media_id, "reason": reason})
         return Result(Outcome.FAILED, reason)
