@@ -26,7 +26,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 
-from chalicelib.errors import Conflict, StaleWrite
+from chalicelib.errors import Conflict, NotFound, StaleWrite
 from chalicelib.store.generation_models import (
     PREDICTION_POINTER_SK,
     REFINE_POINTER_SK,
@@ -39,7 +39,7 @@ from chalicelib.store.generation_models import (
     refine_pointer_pk,
 )
 from chalicelib.store.limits import ItemTooLarge, check_item_size, item_size
-from chalicelib.store.models import MediaItem, TableItem, bind_table
+from chalicelib.store.models import MediaItem, ProductItem, TableItem, bind_table
 from chalicelib.store.table import MAX_TRANSACTION_ITEMS, get_item, transaction, unavailable
 
 logger = logging.getLogger(__name__)
@@ -134,14 +134,22 @@ class GenerationRepository:
     # -- writes ------------------------------------------------------------------------
 
     def create(self, generation: GenerationItem, pointers: Sequence[PredictionPointerItem]) -> None:
-        """The generation and its prediction pointers in one transaction; fails if any exists."""
+        """The generation and its prediction pointers in one transaction; fails if any exists, and
+        with NotFound if the product was deleted meanwhile (nothing is left under it)."""
         generation.refresh_keys()
         _check_size(generation)
-        with _too_large_as_such(generation), transaction("The generation already exists") as tx:
-            tx.save(generation)
-            for pointer in pointers:
-                pointer.refresh_keys()
-                tx.save(pointer, condition=PredictionPointerItem.pk.does_not_exist())
+        product_key = (f"PRODUCT#{generation.product_id}", "PRODUCT")
+        try:
+            with _too_large_as_such(generation), transaction("The generation already exists") as tx:
+                tx.condition_check(ProductItem, product_key[0], product_key[1], ProductItem.pk.exists())
+                tx.save(generation)
+                for pointer in pointers:
+                    pointer.refresh_keys()
+                    tx.save(pointer, condition=PredictionPointerItem.pk.does_not_exist())
+        except Conflict as exc:
+            if product_key in exc.failed_keys:
+                raise NotFound("Product not found") from exc
+            raise
 
     def save(
         self,

@@ -1056,3 +1056,25 @@ def test_openapi_paths_make_a_valid_document() -> None:
     assert set(doc["paths"]["/api/v1/predictions/{id}"]) == {"patch"}
     assert "batch_size" in doc["components"]["schemas"]["GenerationCreate"]["required"]
     assert "refines" in doc["components"]["schemas"]["PredictionPublic"]["properties"]
+
+
+def test_a_generation_for_a_product_deleted_meanwhile_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The product is deleted between the access check and the write: 404, and nothing is left
+    under the deleted product."""
+    from chalicelib import wiring
+    from chalicelib.store.models import ProductItem
+
+    _, token = api.user()
+    product = api.product(token)
+    service = wiring.generations()
+    original = service.generations.create
+
+    def delete_then_create(*args: Any, **kwargs: Any) -> None:
+        ProductItem(pk=f"PRODUCT#{product['id']}", sk="PRODUCT").delete(add_version_condition=False)
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(service.generations, "create", delete_then_create)
+    r = api.post(GENERATIONS, {"product_id": product["id"], "batch_size": 2}, token)
+    assert r.status == 404, r
+    left = [item for item in TableItem.scan() if product["id"] in item.pk or product["id"] in item.sk]
+    assert left == [], left
