@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from chalicelib.errors import InvalidField, NotFound
+from chalicelib.errors import Conflict, InvalidField, NotFound
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import (
     ProductShootingStatus,
@@ -385,6 +385,14 @@ class ShootingService:
                 self.repo.create_look(look, refs, product)
             except ItemTooLarge as exc:
                 raise _too_large(exc) from exc
+            except Conflict as exc:
+                gone = [p for p in outfit_ids if (f"PRODUCT#{p}", "PRODUCT") in exc.failed_keys]
+                if not gone:
+                    raise
+                index = sent_outfit.index(gone[0])
+                raise InvalidField.single(
+                    ["outfit_product_ids", index], "Product not found", gone[0], "product_not_found"
+                ) from exc
             return look
 
         return with_retries(attempt)

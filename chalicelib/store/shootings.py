@@ -112,6 +112,10 @@ class ShootingRepository:
             for ref in refs:
                 ref.refresh_keys()
                 tx.save(ref)
+                if ref.product_id != product.id:
+                    # An outfit product deleted meanwhile would be left a reference (a Conflict
+                    # naming its key: the service reports it at the field).
+                    tx.condition_check(ProductItem, f"PRODUCT#{ref.product_id}", "PRODUCT", ProductItem.pk.exists())
             tx.update(product, _product_actions(product))
 
     def save_look(

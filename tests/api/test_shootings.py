@@ -1493,3 +1493,27 @@ def test_only_the_products_writers_change_its_shots(api: Api) -> None:
     r = api.post(f"{API}/shots/{shot['id']}/revisions", {"images": [{"image": png_b64()}]}, member.token)
     assert r.status == 404, r
     assert owner.product(product["id"])["shot_status"] == "IN_PROGRESS"
+
+
+def test_an_outfit_product_deleted_meanwhile_leaves_no_reference(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import wiring
+    from chalicelib.store.models import LookRefItem, ProductItem
+
+    _, me = new_client(api)
+    main = make_product(api, me, "Main")
+    outfit = make_product(api, me, "Outfit")
+    service = wiring.shootings()
+    original = service.repo.create_look
+
+    def delete_then_create(*args: Any, **kwargs: Any) -> None:
+        ProductItem(pk=f"PRODUCT#{outfit['id']}", sk="PRODUCT").delete(add_version_condition=False)
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(service.repo, "create_look", delete_then_create)
+    r = api.post(
+        f"{API}/shootings/{me.shooting()['id']}/looks",
+        {"product_id": main["id"], "outfit_product_ids": [outfit["id"]]},
+        me.token,
+    )
+    assert r.status == 422 and r.json["detail"][0]["loc"] == ["body", "outfit_product_ids", 0], r
+    assert [item for item in TableItem.scan() if isinstance(item, LookRefItem)] == []
