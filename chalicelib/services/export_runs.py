@@ -59,6 +59,8 @@ MANIFEST_COLUMNS = (
 # A checkpoint after this many parts (8 MiB each) sent since the last one: what a crash repeats.
 CHECKPOINT_EVERY_PARTS = 4
 LEASE = timedelta(minutes=20)
+# A failed run's job comes back after this many seconds times its failures so far.
+RETRY_DELAY_SECONDS = 60
 
 
 def archive_key(task_id: str) -> str:
@@ -92,10 +94,7 @@ class ExportItem:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """`retry`: this delivery failed and SQS should deliver it again."""
-
     state: str
-    retry: bool = False
 
 
 def _safe(part: str) -> str:
@@ -190,7 +189,7 @@ class ExportRunner:
 
     # -- a run -------------------------------------------------------------------------
 
-    def run(self, task_id: str, remaining_ms: Callable[[], int] | None = None, attempt: int = 1) -> RunOutcome:
+    def run(self, task_id: str, remaining_ms: Callable[[], int] | None = None) -> RunOutcome:
         task = self.tasks.get(task_id)
         if task is None:
             return RunOutcome("not active")
@@ -212,12 +211,14 @@ class ExportRunner:
             return RunOutcome("held or cancelled")
         try:
             return self._run(task, lease, remaining_ms)
-        except Exception as exc:  # any failure: retried by SQS, then FAILED
-            logger.exception("export run failed", extra={"task_id": task_id, "attempt": attempt})
-            last = attempt >= get_settings().export_max_attempts
+        except Exception as exc:  # any failure: retried (a new message, after a backoff), then FAILED
+            failures = int(task.failures or 0) + 1
+            logger.exception("export run failed", extra={"task_id": task_id, "failures": failures})
+            last = failures >= get_settings().export_max_attempts
             status = TaskStatus.FAILED if last else TaskStatus.RETRYING
             fields: dict[str, Any] = {
                 "status": status.value,
+                "failures": failures,
                 "error_message": f"{exc.__class__.__name__}: {exc}"[:500],
                 "lease_id": None,
                 "lease_until": None,
@@ -225,9 +226,15 @@ class ExportRunner:
             }
             if last:
                 fields["completed_at"] = iso(utcnow())
-            if self.tasks.update_held(task_id, lease, fields) and last:
+            if not self.tasks.update_held(task_id, lease, fields):
+                return RunOutcome("cancelled")
+            if last:
                 self._discard(task_id)
-            return RunOutcome(status.value.lower(), retry=True)
+                return RunOutcome("failed")
+            # A new message rather than SQS's redelivery of this one: a duplicate delivery of it,
+            # which found the task held and succeeded, may already have deleted it.
+            self.queue.send({"action": "export", "task_id": task_id}, delay_seconds=RETRY_DELAY_SECONDS * failures)
+            return RunOutcome("retrying")
 
     def _run(self, task: ExportTaskItem, lease: str, remaining_ms: Callable[[], int] | None) -> RunOutcome:
         task_id = task.id

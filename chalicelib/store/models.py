@@ -501,6 +501,8 @@ class ExportTaskItem(TableItem, discriminator="ExportTask"):
     completed_at = UnicodeAttribute(null=True)
     # When the download link handed out last expires (the record and object go after it).
     download_expires_at = UnicodeAttribute(null=True)
+    # Failed runs so far (FAILED at settings.export_max_attempts).
+    failures = NumberAttribute(default=0)
     # The worker run that holds the task (a duplicate delivery finds it held and stops).
     lease_id = UnicodeAttribute(null=True)
     lease_until = UnicodeAttribute(null=True)

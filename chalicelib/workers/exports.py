@@ -1,7 +1,8 @@
 """The export worker: export jobs and delayed clean-ups from the export queue.
 
 `{"action": "export", "task_id"}` runs (or resumes) an export (services/export_runs.py); a run
-that fails is reported failed, so SQS delivers it again and it resumes from its checkpoint.
+that fails sends the job again itself (with a backoff) and resumes from its checkpoint; a run that
+dies (a timeout) is delivered again by SQS. A message whose handling raises is reported failed.
 `{"action": "cleanup", "task_id"}` comes after a download link expired: the archive and the
 record go (services/exports.py).
 """
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class ExportRetry(Exception):
-    """This delivery failed: SQS delivers it again and the run resumes from its checkpoint."""
-
-
 def handle(event: dict[str, Any], context: Any = None, runner: ExportRunner | None = None) -> dict[str, Any]:
     exports = runner or wiring.export_runner()
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
@@ -39,11 +36,8 @@ def handle(event: dict[str, Any], context: Any = None, runner: ExportRunner | No
         if job.get("action") == "cleanup":
             wiring.exports().cleanup(task_id)
             return
-        attempt = int(record.attributes.approximate_receive_count or 1)
-        outcome = exports.run(task_id, remaining, attempt)
+        outcome = exports.run(task_id, remaining)
         logger.info("export run", extra={"task_id": task_id, "state": outcome.state})
-        if outcome.retry:
-            raise ExportRetry(f"export {task_id} failed (attempt {attempt})")
 
     return dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

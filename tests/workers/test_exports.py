@@ -204,9 +204,15 @@ def test_a_crash_after_k_members_resumes_to_a_valid_archive(
         return original(archive, item)
 
     monkeypatch.setattr(crashing, "_add", add_then_crash)
-    outcome = crashing.run(task_id, attempt=1)
-    assert outcome.retry and task(task_id).status == "RETRYING"
-    assert ExportRunner().run(task_id, attempt=2).state == "completed"
+    assert crashing.run(task_id).state == "retrying"
+    assert task(task_id).status == "RETRYING"
+    # The failed run sent its job again (with a backoff delay): a new message, not a redelivery.
+    attributes = sqs.client().get_queue_attributes(
+        QueueUrl=sqs.queue_url(queues.EXPORT_QUEUE), AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert sqs.receive(queues.EXPORT_QUEUE) == []
+    assert ExportRunner().run(task_id).state == "completed"
     assert_matches(task_id, world)
     assert exports_keys() == [archive_key(task_id)] and open_uploads() == []
 
@@ -257,10 +263,10 @@ def test_failures_retry_then_fail(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(runner, "_add", broken)
     last = get_settings().export_max_attempts
-    for attempt in range(1, last):
-        assert runner.run(task_id, attempt=attempt).retry
-        assert task(task_id).status == "RETRYING"
-    assert runner.run(task_id, attempt=last).retry
+    for failures in range(1, last):
+        assert runner.run(task_id).state == "retrying"
+        assert (task(task_id).status, task(task_id).failures) == ("RETRYING", failures)
+    assert runner.run(task_id).state == "failed"
     failed = task(task_id)
     assert failed.status == "FAILED" and "S3 is down" in (failed.error_message or "")
     assert exports_keys() == [] and open_uploads() == []
@@ -289,10 +295,10 @@ def test_a_cancel_while_no_run_holds_the_task_leaves_nothing(api: Api, monkeypat
         raise ConnectionError("the worker died")
 
     monkeypatch.setattr(crashing, "_add", broken)
-    assert crashing.run(task_id).retry
+    assert crashing.run(task_id).state == "retrying"
     assert open_uploads() and exports_keys()
     assert ExportRepository().update(task_id, {"status": "CANCELLED"})
-    assert ExportRunner().run(task_id, attempt=2).state == "not active"
+    assert ExportRunner().run(task_id).state == "not active"
     assert exports_keys() == [] and open_uploads() == []
 
 
