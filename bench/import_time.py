@@ -46,7 +46,16 @@ from tests.support.environment import TEST_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR = ("boto3", "pydantic", "pynamodb.models", "chalice.app", "pydantic_settings", "jwt")
-ROWS: dict[str, tuple[str, ...]] = {"floor": FLOOR, "app": ("app",), "boto3": ("boto3",)}
+ROWS: dict[str, tuple[str, ...]] = {
+    "floor": FLOOR,
+    "app": ("app",),
+    "boto3": ("boto3",),
+    # A worker's cold start: app.py, then the worker module its handler imports on first event.
+    "media": ("app", "chalicelib.workers.media"),
+    "caption": ("app", "chalicelib.workers.captions"),
+    "export": ("app", "chalicelib.workers.exports"),
+}
+WORKERS = ("media", "caption", "export")
 GOAL = 1.2
 # Only built-in modules are loaded before the timed import (json would otherwise be free to
 # the app); what the interpreter already held is not reported as imported.
@@ -135,11 +144,11 @@ def render(rows: dict[str, Row], runs: int, from_source: bool = False) -> str:
     code = "compiled from source" if from_source else "from bytecode"
     lines = [
         f"import time, {code}: median of {runs} fresh interpreters per row, interleaved",
-        f"{'row':<6} {'wall ms':>8} {'min':>8} {'max':>8} {'CPU ms':>8}  import",
+        f"{'row':<7} {'wall ms':>8} {'min':>8} {'max':>8} {'CPU ms':>8}  import",
     ]
     for name, row in rows.items():
         lo, hi = min(row.wall) * 1000, max(row.wall) * 1000
-        lines.append(f"{name:<6} {row.wall_ms:>8.1f} {lo:>8.1f} {hi:>8.1f} {row.cpu_ms:>8.1f}  {', '.join(ROWS[name])}")
+        lines.append(f"{name:<7} {row.wall_ms:>8.1f} {lo:>8.1f} {hi:>8.1f} {row.cpu_ms:>8.1f}  {', '.join(ROWS[name])}")
     lines.append(
         f"app ÷ floor  {app.wall_ms / floor.wall_ms:.2f} wall, {app.cpu_ms / floor.cpu_ms:.2f} CPU"
         f"   (goal: at most {GOAL:.2f})"
@@ -147,6 +156,14 @@ def render(rows: dict[str, Row], runs: int, from_source: bool = False) -> str:
     lines.append(f"app ÷ boto3  {app.wall_ms / boto3.wall_ms:.2f} wall, {app.cpu_ms / boto3.cpu_ms:.2f} CPU")
     beyond = sorted(rows["app"].packages - rows["floor"].packages)
     lines.append(f"app beyond the floor: {', '.join(beyond) or '(nothing)'}")
+    for name in WORKERS:
+        if name in rows:
+            worker = rows[name]
+            extra = sorted(worker.packages - rows["app"].packages)
+            lines.append(
+                f"{name} worker ÷ floor  {worker.wall_ms / floor.wall_ms:.2f} wall, "
+                f"{worker.cpu_ms / floor.cpu_ms:.2f} CPU; beyond app: {', '.join(extra) or '(nothing)'}"
+            )
     return "\n".join(lines)
 
 

@@ -6,6 +6,8 @@ Registered before the products blueprint: `/products/export-tasks` and
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Blueprint, Response
 
 from chalicelib import wiring
@@ -13,11 +15,18 @@ from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
 from chalicelib.api.request import json_body, path_uuid, query
 from chalicelib.schemas.common import Message
-from chalicelib.schemas.exports import ExportApprovedShotsRequest
+from chalicelib.schemas.exports import ExportApprovedShotsRequest, ExportTasksQuery
 from chalicelib.schemas.products import OrganizationQuery
-from chalicelib.services.exports import ExportTasksQuery, to_public
 
 bp = Blueprint(__name__)
+
+
+def to_public(task: Any) -> Any:
+    # Imported on use: the export service (with the listing it reuses) is not a cold start's cost.
+    from chalicelib.services.exports import to_public as public
+
+    return public(task)
+
 
 ANY_CONTENT = ["*/*"]
 

@@ -20,24 +20,23 @@ from chalicelib import wiring
 from chalicelib.api import deps
 from chalicelib.api.errors import api_view, render
 from chalicelib.api.request import json_body, path_uuid, query
-from chalicelib.schemas.generations import (
-    GenerationCreate,
-    GenerationList,
-    GenerationListQuery,
-    GenerationPublic,
-    PredictionPublic,
-    PredictionUpdate,
-    RefineCreate,
-    RefinePublic,
-    RefineUpdate,
-    SelectedShotRequest,
-)
 from chalicelib.schemas.products import OrganizationQuery
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
+    from chalicelib.schemas.generations import GenerationListQuery
     from chalicelib.services.generations import GenerationService
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> ModuleType:
+    # Imported on use: the generation models are not every cold start's cost.
+    from chalicelib.schemas import generations
+
+    return generations
+
 
 ANY_CONTENT = ["*/*"]
 
@@ -66,7 +65,7 @@ def create_generation() -> Response:
     request = bp.current_request
     caller = deps.caller(request)
     q = query(request, OrganizationQuery)
-    data = json_body(request, GenerationCreate)
+    data = json_body(request, _schemas().GenerationCreate)
     return render(service().create(caller, data, _org(q)))
 
 
@@ -76,9 +75,9 @@ def read_product_generations(id: str) -> Response:
     request = bp.current_request
     caller = deps.caller(request)
     product_id = path_uuid("product_id", id)
-    q = query(request, GenerationListQuery)
+    q = query(request, _schemas().GenerationListQuery)
     items = service().list_for_product(caller, product_id, _org(q), q.skip, q.limit)
-    return render(GenerationList(items))
+    return render(_schemas().GenerationList(items))
 
 
 @bp.route("/predictions/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
@@ -87,7 +86,7 @@ def update_prediction(id: str) -> Response:
     request = bp.current_request
     caller = deps.caller(request)
     prediction_id = path_uuid("id", id)
-    data = json_body(request, PredictionUpdate)
+    data = json_body(request, _schemas().PredictionUpdate)
     return render(service().update_prediction(caller, prediction_id, data))
 
 
@@ -97,7 +96,7 @@ def create_refine(id: str) -> Response:
     request = bp.current_request
     caller = deps.caller(request)
     prediction_id = path_uuid("id", id)
-    data = json_body(request, RefineCreate)
+    data = json_body(request, _schemas().RefineCreate)
     return render(service().add_refine(caller, prediction_id, data))
 
 
@@ -107,7 +106,7 @@ def update_refine(id: str) -> Response:
     request = bp.current_request
     caller = deps.caller(request)
     refine_id = path_uuid("id", id)
-    data = json_body(request, RefineUpdate)
+    data = json_body(request, _schemas().RefineUpdate)
     return render(service().update_refine(caller, refine_id, data))
 
 
@@ -118,7 +117,7 @@ def set_selected_shot(product_id: str) -> Response:
     caller = deps.caller(request)
     pid = path_uuid("product_id", product_id)
     q = query(request, OrganizationQuery)
-    data = json_body(request, SelectedShotRequest)
+    data = json_body(request, _schemas().SelectedShotRequest)
     return render(service().select_shot(caller, pid, data, _org(q)))
 
 
@@ -130,13 +129,13 @@ def openapi_paths(
     """The OpenAPI operations of the endpoints this module adds beyond the reference (the
     reference documents `GET /products/{product_id}/generations` and the selected shot itself),
     for `chalicelib.api.openapi._added_paths` (pass its `ops.op`, `_uuid_param`, `_query_params`)."""
-    create = op("Create Generation", GenerationPublic, GenerationCreate)
+    create = op("Create Generation", _schemas().GenerationPublic, _schemas().GenerationCreate)
     create["parameters"] = query_params(OrganizationQuery)
-    prediction = op("Update Prediction", PredictionPublic, PredictionUpdate)
+    prediction = op("Update Prediction", _schemas().PredictionPublic, _schemas().PredictionUpdate)
     prediction["parameters"] = [uuid_param("id")]
-    add_refine = op("Create Refine", RefinePublic, RefineCreate)
+    add_refine = op("Create Refine", _schemas().RefinePublic, _schemas().RefineCreate)
     add_refine["parameters"] = [uuid_param("id")]
-    refine = op("Update Refine", RefinePublic, RefineUpdate)
+    refine = op("Update Refine", _schemas().RefinePublic, _schemas().RefineUpdate)
     refine["parameters"] = [uuid_param("id")]
     return {
         "/api/v1/generations/": {"post": create},

@@ -15,34 +15,6 @@ from typing import Any
 from chalice.app import Blueprint, Response
 from pydantic import BaseModel
 
-from chalicelib.schemas.common import Message, PageQuery
-from chalicelib.schemas.products import OrganizationQuery
-from chalicelib.schemas.shootings import (
-    ExternalImagePushPublic,
-    PushRecordCreate,
-    PushRecordUpdate,
-    ShootingCreate,
-    ShootingLookCreate,
-    ShootingLookPublic,
-    ShootingPublic,
-    ShotCreate,
-    ShotPublic,
-    ShotRevisionCreate,
-    ShotRevisionPublic,
-    ShotUpdate,
-)
-from chalicelib.schemas.uploads import UploadCreate, UploadPublic, UploadStatusPublic
-from chalicelib.schemas.users import (
-    MemberAdd,
-    MemberPublic,
-    OrganizationCreate,
-    OrganizationPublic,
-    OrganizationsPublic,
-    Token,
-    UserCreate,
-    UserPublic,
-)
-
 bp = Blueprint(__name__)
 
 _DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "reference-openapi.json"
@@ -93,6 +65,21 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def _added_paths(ops: _Operations) -> dict[str, Any]:
+    # The models are imported when the document is first asked for, not on every cold start.
+    from chalicelib.schemas.common import Message, PageQuery
+    from chalicelib.schemas.products import OrganizationQuery
+    from chalicelib.schemas.uploads import UploadCreate, UploadPublic, UploadStatusPublic
+    from chalicelib.schemas.users import (
+        MemberAdd,
+        MemberPublic,
+        OrganizationCreate,
+        OrganizationPublic,
+        OrganizationsPublic,
+        Token,
+        UserCreate,
+        UserPublic,
+    )
+
     _op = ops.op
     login = _op("Login Access Token", Token, secure=False)
     login["requestBody"] = {
@@ -143,6 +130,22 @@ def _with_params(op: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _shooting_paths(ops: _Operations) -> dict[str, Any]:
+    from chalicelib.schemas.products import OrganizationQuery
+    from chalicelib.schemas.shootings import (
+        ExternalImagePushPublic,
+        PushRecordCreate,
+        PushRecordUpdate,
+        ShootingCreate,
+        ShootingLookCreate,
+        ShootingLookPublic,
+        ShootingPublic,
+        ShotCreate,
+        ShotPublic,
+        ShotRevisionCreate,
+        ShotRevisionPublic,
+        ShotUpdate,
+    )
+
     _op = ops.op
     create_shooting = _op("Create Shooting", ShootingPublic, ShootingCreate)
     create_shooting["parameters"] = _query_params(OrganizationQuery)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Blueprint, Response
 
 from chalicelib import wiring
@@ -22,9 +24,16 @@ from chalicelib.schemas.shootings import (
     ShotsQuery,
     ShotUpdate,
 )
-from chalicelib.services.shootings import revision_public, shooting_public, shot_public
 
 bp = Blueprint(__name__)
+
+
+def _views() -> Any:
+    # Imported on use: the shootings service is not every cold start's cost.
+    from chalicelib.services import shootings
+
+    return shootings
+
 
 ANY_CONTENT = ["*/*"]
 
@@ -38,7 +47,7 @@ def create_shooting() -> Response:
     data = json_body(request, ShootingCreate)
     org = str(q.organization_id) if q.organization_id else None
     item = wiring.shootings().create_shooting(caller, data, org)
-    return render(ShootingPublic.model_validate(shooting_public(item)))
+    return render(ShootingPublic.model_validate(_views().shooting_public(item)))
 
 
 @bp.route("/shootings/{id}", methods=["GET"], content_types=ANY_CONTENT)
@@ -46,7 +55,7 @@ def create_shooting() -> Response:
 def read_shooting(id: str) -> Response:
     caller = deps.caller(bp.current_request)
     item = wiring.shootings().get_shooting(caller, path_uuid("id", id))
-    return render(ShootingPublic.model_validate(shooting_public(item)))
+    return render(ShootingPublic.model_validate(_views().shooting_public(item)))
 
 
 @bp.route("/shootings/{id}/looks", methods=["POST"], content_types=ANY_CONTENT)
@@ -68,7 +77,7 @@ def create_shot(id: str) -> Response:
     look_id = path_uuid("id", id)
     data = json_body(request, ShotCreate)
     look_id, shot = wiring.shootings().add_shot(caller, look_id, data)
-    return render(shot_public(look_id, shot))
+    return render(_views().shot_public(look_id, shot))
 
 
 @bp.route("/shots/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
@@ -79,7 +88,7 @@ def update_shot(id: str) -> Response:
     shot_id = path_uuid("id", id)
     data = json_body(request, ShotUpdate)
     look_id, shot = wiring.shootings().update_shot(caller, shot_id, data)
-    return render(shot_public(look_id, shot))
+    return render(_views().shot_public(look_id, shot))
 
 
 @bp.route("/shots/{id}/revisions", methods=["POST"], content_types=ANY_CONTENT)
@@ -92,7 +101,7 @@ def create_revision(id: str) -> Response:
     service = wiring.shootings()
     revision = service.add_revision(caller, shot_id, data)
     _, shot = service.shot(caller, shot_id)
-    return render(revision_public(shot, revision))
+    return render(_views().revision_public(shot, revision))
 
 
 @bp.route("/shots/{id}/revisions/{revision_id}/push-records", methods=["POST"], content_types=ANY_CONTENT)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from chalicelib.schemas.common import WireModel
+from chalicelib.schemas.common import PageQuery, WireModel
 from chalicelib.schemas.enums import ExportTaskType, TaskStatus
 
 MAX_EXPORT_PRODUCTS = 1000
@@ -57,3 +57,10 @@ class ExportTaskPublic(WireModel):
 class ExportTasksPublic(WireModel):
     data: list[ExportTaskPublic]
     count: int
+
+
+class ExportTasksQuery(PageQuery):
+    """GET /products/export-tasks: the caller's tasks, newest first (10 a page, as the reference)."""
+
+    limit: int = Field(default=10, ge=1, le=1000)
+    status: TaskStatus | None = None

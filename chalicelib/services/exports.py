@@ -31,18 +31,19 @@ from typing import Any, cast
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 from pynamodb.exceptions import DeleteError
 
 from chalicelib.config import get_settings
 from chalicelib.errors import Conflict, InvalidField, InvalidInput, NotFound, Unavailable
-from chalicelib.schemas.common import PageQuery, iso, utcnow
+from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ExportTaskType, TaskStatus
 from chalicelib.schemas.exports import (
     MAX_EXPORT_PRODUCTS,
     ExportApprovedShotsRequest,
     ExportTaskPublic,
     ExportTasksPublic,
+    ExportTasksQuery,
 )
 from chalicelib.schemas.products import ProductListQuery
 from chalicelib.services.access import Caller
@@ -85,13 +86,6 @@ IDEMPOTENCY_PREFIX = "export-approved-shots"
 IDEMPOTENCY_LEASE_SECONDS = 60
 
 _CLIENT_LOCK = threading.Lock()
-
-
-class ExportTasksQuery(PageQuery):
-    """GET /products/export-tasks: the caller's tasks, newest first."""
-
-    limit: int = Field(default=10, ge=1, le=1000)
-    status: TaskStatus | None = None
 
 
 def download_path(task_id: str) -> str:

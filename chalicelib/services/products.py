@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.captions import CaptionService
 from chalicelib.errors import Busy, Forbidden, InvalidField
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ProductGender, ProductShootingStatus, TaskStatus
@@ -17,7 +20,6 @@ from chalicelib.schemas.products import (
     ProductUpdate,
 )
 from chalicelib.services.access import SYSTEM, Caller, SystemActor
-from chalicelib.services.captions import CaptionService, plan_caption
 from chalicelib.services.media import MediaPlan, MediaResolver, store_objects
 from chalicelib.services.uploads import can_use_upload
 from chalicelib.store.blobs import ImageStore, product_image_key
@@ -60,6 +62,13 @@ _PLAIN_FIELDS = tuple(
     }
 )
 _NOT_NULLABLE = ("name", "public", "enabled")
+
+
+def _plan_caption(item: ProductItem) -> bool:
+    # Imported on use: captioning (its store, queue and backends) is not every cold start's cost.
+    from chalicelib.services.captions import plan_caption
+
+    return plan_caption(item)
 
 
 def auto_is_filler(sku: str | None) -> bool:
@@ -194,7 +203,7 @@ class ProductService:
             is_filler_explicit=data.is_filler is not None,
             shot_status=ProductShootingStatus.NOT_STARTED.value,
         )
-        captioning = plan_caption(item)
+        captioning = _plan_caption(item)
         try:
             self._store_objects(plan)
             # The product is built once: a retry sends the same records again.
@@ -254,7 +263,7 @@ class ProductService:
             item.media_ids = sorted(media_ids_of(doc))
             item.updated_at = iso(utcnow())
             removed = {m: old for m, old in media_of(old_doc).items() if m not in media_ids_of(doc)}
-            captioning[0] = plan_caption(item)
+            captioning[0] = _plan_caption(item)
             self._save(item, plans[0], removed)
             return item, removed
 

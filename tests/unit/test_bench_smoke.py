@@ -80,4 +80,5 @@ def test_import_time_bench_runs_and_app_stays_lazy() -> None:
     text = import_time.render(rows, 3)
     assert "app ÷ floor  1.25 wall, 1.10 CPU" in text
     assert "app ÷ boto3  1.25 wall, 1.10 CPU" in text
-    assert text.endswith("app beyond the floor: chalicelib")
+    assert "app beyond the floor: chalicelib\n" in text
+    assert "media worker ÷ floor" in text and "export worker ÷ floor" in text
