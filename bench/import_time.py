@@ -173,7 +173,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from-source", action="store_true", help="time compiling from source (no .pyc)")
     args = parser.parse_args(argv)
     print(render(measure(args.runs, args.from_source), args.runs, args.from_source))
+    print(package_size())
     return 0
+
+
+def package_size(package: Path = ROOT / "build" / "deployment.zip") -> str:
+    """The zipped deployment package `make package` built (what every cold start downloads)."""
+    if not package.exists():
+        return f"deployment package: {package.relative_to(ROOT)} not built (run make package)"
+    size = package.stat().st_size
+    return f"deployment package: {size / 1024 / 1024:.1f} MiB zipped ({package.relative_to(ROOT)})"
 
 
 if __name__ == "__main__":
