@@ -106,6 +106,13 @@ def function_timeout(handler: str, stage: str = STAGE) -> int:
     return int(config.lambda_timeout)
 
 
+def log_retention_days(handler: str = "api_handler", stage: str = STAGE) -> int | None:
+    """The function's log retention as `chalice package` resolves it from .chalice/config.json."""
+    config = Config(chalice_stage=stage, function_name=handler, config_from_disk=json.loads(CHALICE_CONFIG.read_text()))
+    days = config.log_retention_in_days
+    return int(days) if days else None
+
+
 def _key_schema(entries: Sequence[Any]) -> list[dict[str, str]]:
     # HASH first, as CloudFormation requires.
     return sorted(
@@ -349,6 +356,14 @@ def functions() -> dict[str, Any]:
     }
 
 
+def log_groups() -> dict[str, Any]:
+    """chalice 1.34 names the API function APIHandler but points its log group (written when
+    log_retention_in_days is set) at `${ApiHandler}`, which does not exist: the merge corrects it."""
+    if log_retention_days() is None:
+        return {}
+    return {"ApiHandlerLogGroup": {"Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{API_FUNCTION}}}"}}}}
+
+
 def resources() -> dict[str, Any]:
     return {
         "Parameters": parameters(),
@@ -363,5 +378,6 @@ def resources() -> dict[str, Any]:
             "ExportsBucket": exports_bucket(),
             **queue_resources(),
             **functions(),
+            **log_groups(),
         },
     }
