@@ -377,6 +377,9 @@ def serve_moto() -> int:
     threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
     sys.stdout.write(f"port {server.server_port}\n")
     sys.stdout.flush()
+    # The bench reads only that line: anything written later goes to the log, never into a pipe
+    # nobody drains (a full pipe would block the server).
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdin.read()  # EOF: the bench closed it, or ended
     server.shutdown()
     return 0

@@ -61,12 +61,17 @@ class Caller:
         member = self.membership(org_id)
         return member is not None and member.role == "owner"
 
-    def can_write(self, product: ProductItem) -> bool:
+    def in_scope(self, owner_id: str, organization_id: str | None) -> bool:
+        """The one tenancy rule of a scoped record (product, upload, shooting, look, generation):
+        an organization's belongs to its members, a personal one to its owner; a superuser's all."""
         if self.is_superuser:
             return True
-        if product.organization_id:
-            return self.is_member(product.organization_id)
-        return product.owner_id == self.id
+        if organization_id:
+            return self.is_member(organization_id)
+        return owner_id == self.id
+
+    def can_write(self, product: ProductItem) -> bool:
+        return self.in_scope(product.owner_id, product.organization_id)
 
     def can_read(self, product: ProductItem) -> bool:
         return bool(product.public) or self.can_write(product)

@@ -21,8 +21,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.errors import Busy, InvalidField, NotFound, StaleWrite
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import GenerationStatus, PredictionStatus
@@ -45,7 +43,6 @@ from chalicelib.schemas.products import MediaInput
 from chalicelib.services.access import Caller
 from chalicelib.services.media import MediaPlan, MediaResolver, ResolvedImage, store_objects
 from chalicelib.services.products import to_public as product_public
-from chalicelib.services.uploads import can_use_upload
 from chalicelib.store.blobs import ImageStore, media_id_of_key
 from chalicelib.store.generation_models import GenerationItem, PredictionPointerItem, RefinePointerItem
 from chalicelib.store.generations import (
@@ -54,12 +51,11 @@ from chalicelib.store.generations import (
     generation_image_key,
     generation_image_of_key,
 )
-from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge, check_item_size
+from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge
 from chalicelib.store.media import MediaRepository
 from chalicelib.store.models import MediaItem, ProductItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.retry import with_retries
-from chalicelib.store.table import unavailable
 
 PREDICTION_NOT_FOUND = "Prediction not found"
 REFINE_NOT_FOUND = "Refine not found"
@@ -135,11 +131,7 @@ def refined_image_url(prediction: dict[str, Any]) -> str | None:
 def can_access(caller: Caller, generation: GenerationItem) -> bool:
     """Read and write alike: the owner of a personal generation, the members of an
     organization's, and superusers."""
-    if caller.is_superuser:
-        return True
-    if generation.organization_id:
-        return caller.is_member(generation.organization_id)
-    return generation.owner_id == caller.id
+    return caller.in_scope(generation.owner_id, generation.organization_id)
 
 
 # -- stored <-> wire -------------------------------------------------------------------------
@@ -474,25 +466,13 @@ class GenerationService:
             return None
         return _find(list(generation.predictions or []), prediction_id)
 
-    @staticmethod
-    def _write_selected_shots(item: ProductItem, shots: dict[str, str]) -> None:
-        item.selected_shots = shots
+    def _write_selected_shots(self, item: ProductItem, shots: dict[str, str]) -> None:
         try:
-            check_item_size(item)
+            self.products.set_selected_shots(item, shots)
         except ItemTooLarge as exc:
             raise InvalidField.single(
                 ["shot_type"], f"The product would take {exc.size} bytes, over {MAX_ITEM_BYTES}", None, "too_large"
             ) from exc
-        try:
-            # PynamoDB adds the version condition and increments the version.
-            item.update(actions=[ProductItem.selected_shots.set(shots)])
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise StaleWrite("The product was changed by another request; retry") from exc
-            mapped = unavailable(exc.cause_response_code)
-            if mapped is None:
-                raise
-            raise mapped from exc
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -514,13 +494,12 @@ class GenerationService:
         if not sent or value is None:
             return None
 
-        def can_use(media: MediaItem) -> bool:
-            if media.product_id:
-                owner = self.products.get(media.product_id)
-                return owner is not None and caller.can_read(owner)
-            return not media.expired and can_use_upload(caller, media)
+        from chalicelib import wiring
 
-        resolved = ResultImages(plan, self.media.get, can_use).resolve(value, ["result_image"])
+        # The product's rules for what an image input may name (its own media, readable
+        # products', the caller's uploads), with the objects kept under the generations prefix.
+        resolver = wiring.products().media_resolver(caller, plan, ResultImages)
+        resolved = resolver.resolve(value, ["result_image"])
         store_objects(self.images, plan)
         plan.uploads.clear()
         plan.copies.clear()

@@ -336,8 +336,11 @@ class ProductService:
             if values is not None and len(values) > limit:
                 raise InvalidField.single([name], f"At most {limit} images", len(values), "too_long")
 
-    def media_resolver(self, caller: Caller, plan: MediaPlan) -> MediaResolver:
-        """Image inputs resolved for `caller`: what it may use, stored objects and records planned."""
+    def media_resolver(
+        self, caller: Caller, plan: MediaPlan, kind: type[MediaResolver] = MediaResolver
+    ) -> MediaResolver:
+        """Image inputs resolved for `caller`: what it may use, stored objects and records planned.
+        `kind`: a resolver that keeps its objects elsewhere (generation results)."""
 
         def can_use(media: MediaItem) -> bool:
             if media.product_id:
@@ -345,7 +348,7 @@ class ProductService:
                 return owner is not None and caller.can_read(owner)
             return not media.expired and can_use_upload(caller, media)
 
-        return MediaResolver(plan, self.media.get, can_use)
+        return kind(plan, self.media.get, can_use)
 
     def _resolve_images(self, caller: Caller, plan: MediaPlan, images: dict[str, Any]) -> dict[str, Any]:
         doc: dict[str, Any] = {}

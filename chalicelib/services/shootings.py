@@ -289,11 +289,7 @@ class ShootingService:
 
     @staticmethod
     def can_access(caller: Caller, item: ShootingItem | LookItem) -> bool:
-        if caller.is_superuser:
-            return True
-        if item.organization_id:
-            return caller.is_member(item.organization_id)
-        return item.owner_id == caller.id
+        return caller.in_scope(item.owner_id, item.organization_id)
 
     def _shooting(self, caller: Caller, shooting_id: str) -> ShootingItem:
         item = self.repo.get_shooting(shooting_id)

@@ -26,11 +26,7 @@ _NOT_FOUND = "Media resource not found"
 
 def can_use_upload(caller: Caller, media: MediaItem) -> bool:
     """An upload belongs to its organization's members, or to its owner when personal."""
-    if caller.is_superuser:
-        return True
-    if media.organization_id:
-        return caller.is_member(media.organization_id)
-    return media.owner_id == caller.id
+    return caller.in_scope(media.owner_id, media.organization_id)
 
 
 class UploadService:

@@ -154,13 +154,22 @@ class ProductRepository:
         of the status with the attention key it sorts by, nothing else."""
         product.shot_status = shot_status
         product.refresh_keys()
+        self.update_versioned(
+            product, [ProductItem.shot_status.set(shot_status), ProductItem.attention_sk.set(product.attention_sk)]
+        )
+
+    def set_selected_shots(self, product: ProductItem, shots: dict[str, str]) -> None:
+        """The product's selected shots (shot type -> prediction id), alone, under its version."""
+        product.selected_shots = shots
+        check_item_size(product, {"selected_shots": shots, **product.doc})
+        self.update_versioned(product, [ProductItem.selected_shots.set(shots)])
+
+    @staticmethod
+    def update_versioned(product: ProductItem, actions: list[Any]) -> None:
+        """An UpdateItem of some attributes under the product's version (PynamoDB adds the condition
+        and the increment): StaleWrite when anyone wrote it since it was read."""
         try:
-            product.update(
-                actions=[
-                    ProductItem.shot_status.set(shot_status),
-                    ProductItem.attention_sk.set(product.attention_sk),
-                ]
-            )
+            product.update(actions=actions)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise StaleWrite(_STALE) from exc
