@@ -47,7 +47,6 @@ from chalicelib.schemas.exports import (
 )
 from chalicelib.schemas.products import ProductListQuery
 from chalicelib.services.access import Caller
-from chalicelib.services.listing import build_predicate, facet_filters, order
 from chalicelib.services.shootings import ShootingService
 from chalicelib.store.exports import ACTIVE, TERMINAL, ExportRepository
 from chalicelib.store.jobs import JobQueue, export_queue
@@ -411,15 +410,9 @@ class ExportService:
 
         Read as the listing's filtered path reads (slim items of the narrowest index, the
         listing's own predicate and order), so no product is fetched whole."""
-        facets = facet_filters(q)
-        facet = facets[0] if facets else None
-        if len(facets) > 1:
-            sizes = self.products.facet_sizes(caller.id, organization_id, facets)
-            if min(sizes) == 0:
-                return []
-            facet = facets[sizes.index(min(sizes))]
-        slim = self.products.slim_in_scope(caller.id, organization_id, q.enabled, facet)
-        matches = order(list(filter(build_predicate(q), slim)), q.sort_by, q.sort_order)
+        from chalicelib import wiring
+
+        matches = wiring.listing().matching(caller.id, organization_id, q)
         return [p.id for p in matches[:MAX_EXPORT_PRODUCTS]]
 
     # -- read ----------------------------------------------------------------------------

@@ -171,17 +171,22 @@ class ProductListing:
             page = self.products.page(caller.id, org_id, q.enabled, index_order, ascending, q.skip, q.limit)
             return ProductsPublic(data=[to_public(p) for p in page.products], count=page.count)
 
+        matches = self.matching(caller.id, org_id, q)
+        page_items = matches[q.skip : q.skip + q.limit]
+        full = self.products.batch_get([p.id for p in page_items])
+        data: list[ProductPublic] = [to_public(full[p.id]) for p in page_items if p.id in full]
+        return ProductsPublic(data=data, count=len(matches))
+
+    def matching(self, user_id: str, org_id: str | None, q: ProductListQuery) -> Sequence[ProductItem]:
+        """Every product of the scope these filters match, as slim items, in the listing's order
+        (the filtered path: the narrowest index's slim items, the predicate, the sort)."""
         facets = facet_filters(q)
         facet: Facet | None = facets[0] if facets else None
         if len(facets) > 1:
             # Read the smallest of the facet indexes; a value no product has matches nothing.
-            sizes = self.products.facet_sizes(caller.id, org_id, facets)
+            sizes = self.products.facet_sizes(user_id, org_id, facets)
             if min(sizes) == 0:
-                return ProductsPublic(data=[], count=0)
+                return []
             facet = facets[sizes.index(min(sizes))]
-        slim_items = self.products.slim_in_scope(caller.id, org_id, q.enabled, facet)
-        matches = list(filter(build_predicate(q), slim_items))
-        page_items = order(matches, q.sort_by, q.sort_order)[q.skip : q.skip + q.limit]
-        full = self.products.batch_get([p.id for p in page_items])
-        data: list[ProductPublic] = [to_public(full[p.id]) for p in page_items if p.id in full]
-        return ProductsPublic(data=data, count=len(matches))
+        slim_items = self.products.slim_in_scope(user_id, org_id, q.enabled, facet)
+        return order(list(filter(build_predicate(q), slim_items)), q.sort_by, q.sort_order)
