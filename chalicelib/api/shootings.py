@@ -99,8 +99,7 @@ def create_revision(id: str) -> Response:
     shot_id = path_uuid("id", id)
     data = json_body(request, ShotRevisionCreate)
     service = wiring.shootings()
-    revision = service.add_revision(caller, shot_id, data)
-    _, shot = service.shot(caller, shot_id)
+    revision, shot = service.add_revision(caller, shot_id, data)
     return render(_views().revision_public(shot, revision))
 
 

@@ -99,7 +99,7 @@ def seed_shootings(caller: Caller, product_ids: list[str], colors: list[tuple[in
             _, shot = service.add_shot(caller, look.id, ShotCreate(shot_type=shot_type))
             if with_image:
                 image = model_shot_png(colors[index], f"{shot_type} v1")
-                revision = service.add_revision(
+                revision, _ = service.add_revision(
                     caller, shot["id"], ShotRevisionCreate(images=[RevisionImageInput(image=image)])
                 )
                 if status == "APPROVED":

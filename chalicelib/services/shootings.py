@@ -303,9 +303,6 @@ class ShootingService:
             raise NotFound("Shooting look not found")
         return look
 
-    def shot(self, caller: Caller, shot_id: str) -> tuple[LookItem, dict[str, Any]]:
-        return self._shot(caller, shot_id)
-
     def _shot(self, caller: Caller, shot_id: str) -> tuple[LookItem, dict[str, Any]]:
         ref = self.repo.get_shot_ref(shot_id)
         look = self.repo.get_look(ref.look_id) if ref else None
@@ -482,7 +479,11 @@ class ShootingService:
 
         return self._change(caller, lambda: self._shot(caller, shot_id), change)
 
-    def add_revision(self, caller: Caller, shot_id: str, data: ShotRevisionCreate) -> dict[str, Any]:
+    def add_revision(
+        self, caller: Caller, shot_id: str, data: ShotRevisionCreate
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The new revision and its shot as written (stored shapes): the route renders them
+        without reading the look again."""
         look, _ = self._shot(caller, shot_id)
         product = self.products.get(look.product_id)
         if product is None or not caller.can_write(product):
@@ -516,7 +517,7 @@ class ShootingService:
             )
         store_objects(self.images, plan)
 
-        def change(look: LookItem, shot: dict[str, Any] | None) -> dict[str, Any]:
+        def change(look: LookItem, shot: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
             assert shot is not None
             revisions = list(shot.get("revisions") or [])
             if len(revisions) >= MAX_REVISIONS_PER_SHOT:
@@ -541,10 +542,11 @@ class ShootingService:
             shot["status"] = ShotStatus.TO_REVIEW.value
             shot["rework_used"] = max(0, len(shot["revisions"]) - 1)
             shot["updated_at"] = now
-            return revision
+            return shot, revision
 
         try:
-            return self._change(caller, lambda: self._shot(caller, shot_id), change, new_media=plan.new_items)
+            shot, revision = self._change(caller, lambda: self._shot(caller, shot_id), change, new_media=plan.new_items)
+            return revision, shot
         except Exception:
             self.images.delete([key for key, _, _ in plan.uploads] + [target for _, target in plan.copies])
             raise
