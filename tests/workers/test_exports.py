@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
+import random
 import uuid
 import zipfile
 from typing import Any
@@ -29,9 +29,10 @@ from tests.support import sqs
 API = "/api/v1"
 
 
-def noise_png(size: tuple[int, int] = (900, 900)) -> bytes:
-    """An image that does not compress: megabytes, so an archive spans several 8 MiB parts."""
-    img = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+def noise_png(seed: int, size: tuple[int, int] = (900, 900)) -> bytes:
+    """An image that does not compress: megabytes, so an archive spans several 8 MiB parts.
+    Seeded: the same test makes the same bytes every run."""
+    img = Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=0)
     return buf.getvalue()
@@ -60,7 +61,7 @@ def approved_world(api: Api, shots: int = 3, big: bool = False) -> dict[str, Any
     for n in range(shots + 1):
         shot_type = f"view-{n}"
         shot = ok(api.post(f"{API}/shooting-looks/{look['id']}/shots", {"shot_type": shot_type}, token))
-        data = noise_png() if big else noise_png((40, 30))
+        data = noise_png(n) if big else noise_png(n, (40, 30))
         ok(api.post(f"{API}/shots/{shot['id']}/revisions", {"images": [{"image": b64(data)}]}, token))
         if n < shots:
             ok(api.patch(f"{API}/shots/{shot['id']}", {"status": "APPROVED"}, token))
