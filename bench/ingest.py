@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib.local.resources import create_resources
         from chalicelib.schemas.common import iso, utcnow
         from chalicelib.services.media import examine_image
-        from chalicelib.store.blobs import _s3, upload_key
+        from chalicelib.store.blobs import s3_client, upload_key
         from chalicelib.store.media import MediaRepository
         from chalicelib.store.models import MediaItem
         from chalicelib.workers import media
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         create_resources()
         repo = MediaRepository()
-        s3 = _s3()
+        s3 = s3_client()
         content_types = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
         def one_message(data: bytes, fmt: str) -> tuple[float, Counter[str]]:

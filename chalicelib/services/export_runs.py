@@ -25,16 +25,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ShotStatus, TaskStatus
 from chalicelib.services.zipping import MultipartSink, ResumableZip, UploadState
+from chalicelib.store.blobs import s3_client
 from chalicelib.store.exports import ExportRepository
 from chalicelib.store.jobs import JobQueue, export_queue
 from chalicelib.store.models import ExportTaskItem, LookItem, ProductItem
@@ -69,11 +68,6 @@ def archive_key(task_id: str) -> str:
 
 def _checkpoint_key(task_id: str) -> str:
     return f"exports/{task_id}/checkpoint.json"
-
-
-@lru_cache(maxsize=1)
-def _s3() -> Any:
-    return boto3.client("s3", region_name=get_settings().aws_region)
 
 
 @dataclass
@@ -182,7 +176,7 @@ class ExportRunner:
         self.shootings = shootings or ShootingRepository()
         self.products = products or ProductRepository()
         self.queue = queue or export_queue()
-        self.s3 = s3 or _s3()
+        self.s3 = s3 or s3_client()
         settings = get_settings()
         self.bucket = settings.exports_bucket
         self.images_bucket = settings.images_bucket

@@ -29,7 +29,6 @@ from functools import lru_cache
 from typing import Any, cast
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 from pynamodb.exceptions import DeleteError
@@ -48,6 +47,7 @@ from chalicelib.schemas.exports import (
 from chalicelib.schemas.products import ProductListQuery
 from chalicelib.services.access import Caller
 from chalicelib.services.shootings import ShootingService
+from chalicelib.store.blobs import s3_client
 from chalicelib.store.exports import ACTIVE, TERMINAL, ExportRepository
 from chalicelib.store.jobs import JobQueue, export_queue
 from chalicelib.store.models import ExportTaskItem
@@ -137,13 +137,6 @@ def to_public(task: ExportTaskItem) -> ExportTaskPublic:
             "updated_at": task.updated_at,
         }
     )
-
-
-@lru_cache(maxsize=1)
-def _s3() -> Any:
-    # Signature V4 (what presigned URLs need in every region, and what bounds their lifetime).
-    with _CLIENT_LOCK:
-        return boto3.client("s3", region_name=get_settings().aws_region, config=Config(signature_version="s3v4"))
 
 
 @lru_cache(maxsize=1)
@@ -238,7 +231,7 @@ class ExportService:
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            self._s3 = _s3()
+            self._s3 = s3_client()
         return self._s3
 
     @property

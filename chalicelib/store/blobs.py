@@ -20,9 +20,13 @@ _CLIENT_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _s3() -> Any:
+def s3_client() -> Any:
+    """The process's S3 client, for both buckets. Signature V4: what presigned URLs and forms
+    need in every region, and what bounds their lifetime."""
+    from botocore.config import Config
+
     with _CLIENT_LOCK:
-        return boto3.client("s3", region_name=get_settings().aws_region)
+        return boto3.client("s3", region_name=get_settings().aws_region, config=Config(signature_version="s3v4"))
 
 
 def product_image_key(product_id: str, media_id: str, extension: str) -> str:
@@ -72,7 +76,7 @@ class ImageStore:
         self.bucket = get_settings().images_bucket
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        _s3().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        s3_client().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def copy(self, source_key: str, target_key: str, if_match: str | None = None) -> None:
         """`if_match`: copy only that version (its ETag), else ObjectChanged.
@@ -83,8 +87,8 @@ class ImageStore:
         extra = {"CopySourceIfMatch": f'"{if_match.strip(chr(34))}"'} if if_match else {}
         try:
             if if_match:
-                _s3().head_object(Bucket=self.bucket, Key=source_key, IfMatch=extra["CopySourceIfMatch"])
-            _s3().copy_object(
+                s3_client().head_object(Bucket=self.bucket, Key=source_key, IfMatch=extra["CopySourceIfMatch"])
+            s3_client().copy_object(
                 Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key}, **extra
             )
         except ClientError as exc:
@@ -97,15 +101,17 @@ class ImageStore:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
             if chunk:
-                _s3().delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+                s3_client().delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+                )
 
     def get(self, key: str) -> bytes:
-        return bytes(_s3().get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        return bytes(s3_client().get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
     def open_version(self, key: str, etag: str) -> StoredObject:
         """The object if it is still the version with this ETag (an event's), else ObjectChanged."""
         try:
-            answer = _s3().get_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
+            answer = s3_client().get_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404", "PreconditionFailed", "412"}:
@@ -117,7 +123,7 @@ class ImageStore:
         """Delete the object only if it still has this ETag (S3's conditional delete); False when
         it changed or is gone."""
         try:
-            _s3().delete_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
+            s3_client().delete_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag.strip(chr(34))}"')
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404", "PreconditionFailed", "412"}:
@@ -128,7 +134,7 @@ class ImageStore:
     def presigned_post(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedPost:
         """A form a browser posts straight to the bucket: the key, the content type and a size
         range are in the signed policy, so the form cannot be reused for anything else."""
-        post = _s3().generate_presigned_post(
+        post = s3_client().generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
             Fields={"Content-Type": content_type},
@@ -138,6 +144,6 @@ class ImageStore:
         return PresignedPost(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
 
     def delete_prefix(self, prefix: str) -> None:
-        paginator = _s3().get_paginator("list_objects_v2")
+        paginator = s3_client().get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             self.delete([obj["Key"] for obj in page.get("Contents", [])])

@@ -191,7 +191,7 @@ def test_an_unknown_outcome_is_a_503_not_retried_and_keeps_a_committed_products_
     api: Api, transact: TransactStub
 ) -> None:
     from chalicelib.config import get_settings
-    from chalicelib.store.blobs import _s3
+    from chalicelib.store.blobs import s3_client as _s3
 
     _, token = api.user()
     transact.reset()
