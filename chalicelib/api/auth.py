@@ -2,37 +2,56 @@
 
 from __future__ import annotations
 
-from chalice.app import Blueprint, Response
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api import deps
-from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import form_body, json_body
-from chalicelib.schemas.users import LoginForm, Token, UserCreate
+from chalicelib.api.contract import endpoint
+from chalicelib.schemas.users import LoginForm, Token, UserCreate, UserPublic
 from chalicelib.services.users import to_public
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Caller
 
 bp = Blueprint(__name__)
 
-ANY_CONTENT = ["*/*"]
+
+@endpoint(
+    bp,
+    "POST",
+    "/login/access-token",
+    operation_id="login_access_token",
+    summary="Login Access Token",
+    tag="login",
+    response=Token,
+    body=LoginForm,
+    form=True,
+    secure=False,
+    errors=frozenset({400}),
+)
+def login(body: LoginForm) -> Token:
+    """OAuth2 password sign-in: `username` is the email. Answers a bearer token."""
+    return Token(access_token=wiring.users().authenticate(body.username, body.password))
 
 
-@bp.route("/login/access-token", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def login() -> Response:
-    form = form_body(bp.current_request, LoginForm)
-    token = wiring.users().authenticate(form.username, form.password)
-    return render(Token(access_token=token))
+@endpoint(
+    bp,
+    "POST",
+    "/users/",
+    operation_id="create_user",
+    summary="Create User",
+    tag="users",
+    response=UserPublic,
+    body=UserCreate,
+    errors=frozenset({403, 409, 503}),
+)
+def create_user(caller: Caller, body: UserCreate) -> UserPublic:
+    """Create a user (superusers only)."""
+    return to_public(wiring.users().create(body, caller.user))
 
 
-@bp.route("/users/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_user() -> Response:
-    caller = deps.caller(bp.current_request)
-    data = json_body(bp.current_request, UserCreate)
-    return render(to_public(wiring.users().create(data, caller.user)))
-
-
-@bp.route("/users/me", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_me() -> Response:
-    return render(to_public(deps.caller(bp.current_request).user))
+@endpoint(bp, "GET", "/users/me", operation_id="read_user_me", summary="Read User Me", tag="users", response=UserPublic)
+def read_me(caller: Caller) -> UserPublic:
+    """The signed-in user."""
+    return to_public(caller.user)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api import deps
-from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.api.contract import View, endpoint
 from chalicelib.schemas.catalog import (
     BrandCollectionCreate,
+    BrandCollectionPublic,
     BrandCollectionsPublic,
     BrandCreate,
+    BrandPublic,
     BrandsPublic,
     BrandUpdate,
     CollectionFacetQuery,
@@ -25,9 +26,12 @@ from chalicelib.schemas.catalog import (
 from chalicelib.schemas.products import OrganizationQuery
 from chalicelib.services.catalog import brand_public, collection_public
 
+if TYPE_CHECKING:
+    from chalicelib.services.access import Caller
+
 bp = Blueprint(__name__)
 
-ANY_CONTENT = ["*/*"]
+WRITE_ERRORS = frozenset({403, 409, 503})
 
 
 def _org(q: OrganizationQuery | FacetQuery) -> str | None:
@@ -35,76 +39,126 @@ def _org(q: OrganizationQuery | FacetQuery) -> str | None:
 
 
 def _facet_list(
+    caller: Caller,
+    q: FacetQuery,
     facet: str,
     model: type[CountedValues],
-    query_model: type[FacetQuery] = FacetQuery,
     to_value: Callable[[str], str | int] = str,
-) -> Response:
+) -> dict[str, Any]:
     """One of the four distinct-value lists, in the caller's scope; `counts` only when asked."""
-    caller = deps.caller(bp.current_request)
-    q = query(bp.current_request, query_model)
     brand = q.brand if isinstance(q, CollectionFacetQuery) else None
     rows = wiring.catalog().values(caller, facet, _org(q), brand=brand)
     body: dict[str, object] = {"data": [to_value(r.value) for r in rows], "count": len(rows)}
     if q.with_counts:
         body["counts"] = {r.value: r.count for r in rows}
-    return render(model.model_validate(body).model_dump(mode="json", exclude_none=True))
+    return model.model_validate(body).model_dump(mode="json", exclude_none=True)
 
 
-@bp.route("/brands/", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_brands() -> Response:
-    return _facet_list("brand", BrandsPublic)
+def _facet(
+    path: str, operation_id: str, summary: str, tag: str, model: type[CountedValues], **options: Any
+) -> Callable[[View], View]:
+    return endpoint(
+        bp,
+        "GET",
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        tag=tag,
+        response=model,
+        query=options.pop("query", FacetQuery),
+        errors=frozenset({403}),
+        **options,
+    )
 
 
-@bp.route("/brands/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_brand() -> Response:
-    caller = deps.caller(bp.current_request)
-    q = query(bp.current_request, OrganizationQuery)
-    data = json_body(bp.current_request, BrandCreate)
-    return render(brand_public(wiring.catalog().create_brand(caller, data, _org(q))))
+@_facet("/brands/", "read_brands", "Read Brands", "brands", BrandsPublic)
+def read_brands(caller: Caller, query: FacetQuery) -> dict[str, Any]:
+    """The distinct brand names in the caller's scope, from products and registered brands,
+    alphabetical and de-duplicated case-insensitively."""
+    return _facet_list(caller, query, "brand", BrandsPublic)
 
 
-@bp.route("/brands/{id}", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_brand(id: str) -> Response:
-    caller = deps.caller(bp.current_request)
-    return render(brand_public(wiring.catalog().get_brand(caller, path_uuid("id", id))))
+@endpoint(
+    bp,
+    "POST",
+    "/brands/",
+    operation_id="create_brand",
+    summary="Create Brand",
+    tag="brands",
+    response=BrandPublic,
+    query=OrganizationQuery,
+    body=BrandCreate,
+    errors=WRITE_ERRORS,
+)
+def create_brand(caller: Caller, query: OrganizationQuery, body: BrandCreate) -> BrandPublic:
+    """Register a brand, personal or in an organization; its name is unique in that scope."""
+    return brand_public(wiring.catalog().create_brand(caller, body, _org(query)))
 
 
-@bp.route("/brands/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
-@api_view
-def update_brand(id: str) -> Response:
-    caller = deps.caller(bp.current_request)
-    brand_id = path_uuid("id", id)
-    data = json_body(bp.current_request, BrandUpdate)
-    return render(brand_public(wiring.catalog().update_brand(caller, brand_id, data)))
+@endpoint(
+    bp, "GET", "/brands/{id}", operation_id="read_brand", summary="Read Brand", tag="brands", response=BrandPublic
+)
+def read_brand(caller: Caller, id: str) -> BrandPublic:
+    """A registered brand."""
+    return brand_public(wiring.catalog().get_brand(caller, id))
 
 
-@bp.route("/brand-collections/", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_brand_collections() -> Response:
-    return _facet_list("collection", BrandCollectionsPublic, CollectionFacetQuery)
+@endpoint(
+    bp,
+    "PATCH",
+    "/brands/{id}",
+    operation_id="update_brand",
+    summary="Update Brand",
+    tag="brands",
+    response=BrandPublic,
+    body=BrandUpdate,
+    errors=WRITE_ERRORS,
+)
+def update_brand(caller: Caller, id: str, body: BrandUpdate) -> BrandPublic:
+    """Rename a registered brand."""
+    return brand_public(wiring.catalog().update_brand(caller, id, body))
 
 
-@bp.route("/brand-collections/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_brand_collection() -> Response:
-    caller = deps.caller(bp.current_request)
-    q = query(bp.current_request, OrganizationQuery)
-    data = json_body(bp.current_request, BrandCollectionCreate)
-    return render(collection_public(wiring.catalog().create_collection(caller, data, _org(q))))
+@_facet(
+    "/brand-collections/",
+    "read_brand_collections",
+    "Read Brand Collections",
+    "brand-collections",
+    BrandCollectionsPublic,
+    query=CollectionFacetQuery,
+)
+def read_brand_collections(caller: Caller, query: CollectionFacetQuery) -> dict[str, Any]:
+    """The distinct collection names in the caller's scope (of one brand when `brand` is given)."""
+    return _facet_list(caller, query, "collection", BrandCollectionsPublic)
 
 
-@bp.route("/seasons/", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_seasons() -> Response:
-    return _facet_list("season", SeasonsPublic)
+@endpoint(
+    bp,
+    "POST",
+    "/brand-collections/",
+    operation_id="create_brand_collection",
+    summary="Create Brand Collection",
+    tag="brand-collections",
+    response=BrandCollectionPublic,
+    query=OrganizationQuery,
+    body=BrandCollectionCreate,
+    errors=WRITE_ERRORS,
+)
+def create_brand_collection(
+    caller: Caller, query: OrganizationQuery, body: BrandCollectionCreate
+) -> BrandCollectionPublic:
+    """Register a collection of a brand; its name is unique for that brand in that scope."""
+    return collection_public(wiring.catalog().create_collection(caller, body, _org(query)))
 
 
-@bp.route("/years/", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_years() -> Response:
-    # The reference gives years no organization_id; it is accepted here like the others.
-    return _facet_list("year", YearsPublic, to_value=int)
+@_facet("/seasons/", "read_seasons", "Read Seasons", "seasons", SeasonsPublic)
+def read_seasons(caller: Caller, query: FacetQuery) -> dict[str, Any]:
+    """The distinct season names in the caller's scope."""
+    return _facet_list(caller, query, "season", SeasonsPublic)
+
+
+@_facet("/years/", "read_years", "Read Years", "years", YearsPublic)
+def read_years(caller: Caller, query: FacetQuery) -> dict[str, Any]:
+    """The distinct years in the caller's scope (the reference gives years no organization_id;
+    it is accepted here like the others)."""
+    return _facet_list(caller, query, "year", YearsPublic, to_value=int)

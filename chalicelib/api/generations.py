@@ -3,42 +3,42 @@
 `POST /generations/`, `PATCH /predictions/{id}`, `POST /predictions/{id}/refines` and
 `PATCH /refines/{id}` are what the generation service calls to record its work;
 `GET /products/{id}/generations` and `POST /products/selected_shot/{product_id}` are the
-reference's. (The product's path parameter is `{id}` as in the other `/products/{id}/...`
-routes: API Gateway takes one parameter name per path level.)
+reference's. The models are named as strings: they are imported on first use, not on every
+cold start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, Response
-from pydantic import BaseModel
+from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api import deps
-from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.api.contract import endpoint
 from chalicelib.schemas.products import OrganizationQuery
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
-    from chalicelib.schemas.generations import GenerationListQuery
+    from chalicelib.schemas.generations import (
+        GenerationCreate,
+        GenerationList,
+        GenerationListQuery,
+        GenerationPublic,
+        PredictionPublic,
+        PredictionUpdate,
+        Product,
+        RefineCreate,
+        RefinePublic,
+        RefineUpdate,
+        SelectedShotRequest,
+    )
+    from chalicelib.services.access import Caller
     from chalicelib.services.generations import GenerationService
 
 bp = Blueprint(__name__)
 
-
-def _schemas() -> ModuleType:
-    # Imported on use: the generation models are not every cold start's cost.
-    from chalicelib.schemas import generations
-
-    return generations
-
-
-ANY_CONTENT = ["*/*"]
+TAG = "generations"
+WRITE_ERRORS = frozenset({403, 409, 503})
 
 
 @lru_cache(maxsize=1)
@@ -59,87 +59,102 @@ def _org(q: OrganizationQuery | GenerationListQuery) -> str | None:
     return str(q.organization_id) if q.organization_id else None
 
 
-@bp.route("/generations/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_generation() -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    q = query(request, OrganizationQuery)
-    data = json_body(request, _schemas().GenerationCreate)
-    return render(service().create(caller, data, _org(q)))
+@endpoint(
+    bp,
+    "POST",
+    "/generations/",
+    operation_id="create_generation",
+    summary="Create Generation",
+    tag=TAG,
+    response="generations.GenerationPublic",
+    query=OrganizationQuery,
+    body="generations.GenerationCreate",
+    errors=WRITE_ERRORS,
+)
+def create_generation(caller: Caller, query: OrganizationQuery, body: GenerationCreate) -> GenerationPublic:
+    """Record a generation batch for a product, with its predictions."""
+    return service().create(caller, body, _org(query))
 
 
-@bp.route("/products/{id}/generations", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_product_generations(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    product_id = path_uuid("product_id", id)
-    q = query(request, _schemas().GenerationListQuery)
-    items = service().list_for_product(caller, product_id, _org(q), q.skip, q.limit)
-    return render(_schemas().GenerationList(items))
+@endpoint(
+    bp,
+    "GET",
+    "/products/{id}/generations",
+    operation_id="read_product_generations",
+    summary="Read Product Generations",
+    tag="products",
+    response="generations.GenerationList",
+    query="generations.GenerationListQuery",
+    doc_names={"id": "product_id"},
+    errors=frozenset({403}),
+)
+def read_product_generations(caller: Caller, id: str, query: GenerationListQuery) -> GenerationList:
+    """A product's generations, newest first."""
+    from chalicelib.schemas.generations import GenerationList
+
+    return GenerationList(service().list_for_product(caller, id, _org(query), query.skip, query.limit))
 
 
-@bp.route("/predictions/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
-@api_view
-def update_prediction(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    prediction_id = path_uuid("id", id)
-    data = json_body(request, _schemas().PredictionUpdate)
-    return render(service().update_prediction(caller, prediction_id, data))
+@endpoint(
+    bp,
+    "PATCH",
+    "/predictions/{id}",
+    operation_id="update_prediction",
+    summary="Update Prediction",
+    tag=TAG,
+    response="generations.PredictionPublic",
+    body="generations.PredictionUpdate",
+    errors=WRITE_ERRORS,
+)
+def update_prediction(caller: Caller, id: str, body: PredictionUpdate) -> PredictionPublic:
+    """Record a prediction's progress or result."""
+    return service().update_prediction(caller, id, body)
 
 
-@bp.route("/predictions/{id}/refines", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_refine(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    prediction_id = path_uuid("id", id)
-    data = json_body(request, _schemas().RefineCreate)
-    return render(service().add_refine(caller, prediction_id, data))
+@endpoint(
+    bp,
+    "POST",
+    "/predictions/{id}/refines",
+    operation_id="create_refine",
+    summary="Create Refine",
+    tag=TAG,
+    response="generations.RefinePublic",
+    body="generations.RefineCreate",
+    errors=WRITE_ERRORS,
+)
+def create_refine(caller: Caller, id: str, body: RefineCreate) -> RefinePublic:
+    """Start a refine of a prediction."""
+    return service().add_refine(caller, id, body)
 
 
-@bp.route("/refines/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
-@api_view
-def update_refine(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    refine_id = path_uuid("id", id)
-    data = json_body(request, _schemas().RefineUpdate)
-    return render(service().update_refine(caller, refine_id, data))
+@endpoint(
+    bp,
+    "PATCH",
+    "/refines/{id}",
+    operation_id="update_refine",
+    summary="Update Refine",
+    tag=TAG,
+    response="generations.RefinePublic",
+    body="generations.RefineUpdate",
+    errors=WRITE_ERRORS,
+)
+def update_refine(caller: Caller, id: str, body: RefineUpdate) -> RefinePublic:
+    """Record a refine's progress or result."""
+    return service().update_refine(caller, id, body)
 
 
-@bp.route("/products/selected_shot/{product_id}", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def set_selected_shot(product_id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    pid = path_uuid("product_id", product_id)
-    q = query(request, OrganizationQuery)
-    data = json_body(request, _schemas().SelectedShotRequest)
-    return render(service().select_shot(caller, pid, data, _org(q)))
-
-
-def openapi_paths(
-    op: Callable[..., dict[str, Any]],
-    uuid_param: Callable[[str], dict[str, Any]],
-    query_params: Callable[[type[BaseModel]], list[dict[str, Any]]],
-) -> dict[str, Any]:
-    """The OpenAPI operations of the endpoints this module adds beyond the reference (the
-    reference documents `GET /products/{product_id}/generations` and the selected shot itself),
-    for `chalicelib.api.openapi._added_paths` (pass its `ops.op`, `_uuid_param`, `_query_params`)."""
-    create = op("Create Generation", _schemas().GenerationPublic, _schemas().GenerationCreate)
-    create["parameters"] = query_params(OrganizationQuery)
-    prediction = op("Update Prediction", _schemas().PredictionPublic, _schemas().PredictionUpdate)
-    prediction["parameters"] = [uuid_param("id")]
-    add_refine = op("Create Refine", _schemas().RefinePublic, _schemas().RefineCreate)
-    add_refine["parameters"] = [uuid_param("id")]
-    refine = op("Update Refine", _schemas().RefinePublic, _schemas().RefineUpdate)
-    refine["parameters"] = [uuid_param("id")]
-    return {
-        "/api/v1/generations/": {"post": create},
-        "/api/v1/predictions/{id}": {"patch": prediction},
-        "/api/v1/predictions/{id}/refines": {"post": add_refine},
-        "/api/v1/refines/{id}": {"patch": refine},
-    }
+@endpoint(
+    bp,
+    "POST",
+    "/products/selected_shot/{product_id}",
+    operation_id="set_selected_shot",
+    summary="Set Selected Shot",
+    tag="products",
+    response="generations.Product",
+    query=OrganizationQuery,
+    body="generations.SelectedShotRequest",
+    errors=WRITE_ERRORS,
+)
+def set_selected_shot(caller: Caller, product_id: str, query: OrganizationQuery, body: SelectedShotRequest) -> Product:
+    """Select a prediction as the product's shot of its shot type (or clear it)."""
+    return service().select_shot(caller, product_id, body, _org(query))

@@ -1,196 +1,266 @@
-"""The OpenAPI document, served at /api/v1/openapi.json.
+"""The OpenAPI document, served at /api/v1/openapi.json, generated from the routes.
 
-The reference's document, verbatim, plus the endpoints this service adds where the reference
-only names them (sign-in, users, organizations, uploads, the shootings write side), described from
-their pydantic models.
+Every registered route carries its `Operation` (chalicelib/api/contract.py): the pydantic models
+that read its query and body and render its answer, its status codes and its names. The document
+is built from those on first request: paths, typed parameters (formats, enums, bounds and
+defaults come from the models' JSON schemas), bodies, every status code with its error shape,
+the security scheme, and an operationId and a tag per operation. Component names are the
+models' own, which are the reference's where it names them (ProductPublic, ExportTaskPublic...).
 """
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel
+
+from chalicelib.api.contract import Operation, operation_of, resolve
+
+if TYPE_CHECKING:
+    from chalice.app import Chalice
+    from pydantic import BaseModel
 
 bp = Blueprint(__name__)
 
-_DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "reference-openapi.json"
-_REF = "#/components/schemas/{model}"
+TITLE = "Sartiq Backend Server - Products"
+VERSION = "0.1.0"
+PREFIX = "/api/v1"
+REF = "#/components/schemas/{model}"
+SECURITY_SCHEME = "OAuth2PasswordBearer"
+
+# Routes that serve the documentation itself, and CORS preflights: not operations of the API.
+UNDOCUMENTED = frozenset({f"{PREFIX}/openapi.json", f"{PREFIX}/docs", f"{PREFIX}/docs/{{asset}}"})
+
+Mode = Literal["validation", "serialization"]
+
+_ERROR_SCHEMAS: dict[str, Any] = {
+    "HTTPError": {
+        "title": "HTTPError",
+        "type": "object",
+        "properties": {"detail": {"type": "string", "title": "Detail"}},
+        "required": ["detail"],
+    },
+    "ValidationError": {
+        "title": "ValidationError",
+        "type": "object",
+        "properties": {
+            "loc": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "title": "Location",
+            },
+            "msg": {"type": "string", "title": "Message"},
+            "type": {"type": "string", "title": "Error Type"},
+            "input": {"title": "Input"},
+        },
+        "required": ["loc", "msg", "type"],
+    },
+    "HTTPValidationError": {
+        "title": "HTTPValidationError",
+        "type": "object",
+        "properties": {
+            "detail": {"type": "array", "items": {"$ref": REF.format(model="ValidationError")}, "title": "Detail"}
+        },
+        "required": ["detail"],
+    },
+}
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request (an inactive user, wrong credentials, an email already registered)",
+    401: "Not authenticated, or the token could not be validated",
+    403: "Not enough permissions (not a member of the organization named, or a record read-only to the caller)",
+    404: "Not found, or not visible to the caller",
+    409: "Conflict: the record changed since it was read, a name is taken, or the state does not allow it",
+    422: "Validation Error",
+    503: "Busy: nothing was written, retry after the time given",
+}
+
+_HEADER_STRING = {"schema": {"type": "string"}}
 
 
-class _Operations:
-    """Builds operations and remembers every model they refer to, for components/schemas."""
+def _error_response(code: int) -> dict[str, Any]:
+    schema = "HTTPValidationError" if code == 422 else "HTTPError"
+    response: dict[str, Any] = {
+        "description": _ERROR_DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=schema)}}},
+    }
+    if code == 401:
+        response["headers"] = {"WWW-Authenticate": {**_HEADER_STRING, "description": "Bearer"}}
+    if code == 503:
+        response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+    return response
 
+
+class _Builder:
     def __init__(self) -> None:
-        self.models: dict[str, type[BaseModel]] = {}
+        self.schemas: dict[str, Any] = dict(_ERROR_SCHEMAS)
+        self._uses: dict[tuple[type[BaseModel], Mode], None] = {}
+        self._refs: dict[tuple[type[BaseModel], Mode], dict[str, Any]] = {}
 
-    def _json(self, model: type[BaseModel]) -> dict[str, Any]:
-        self.models[model.__name__] = model
-        return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
+    def use(self, model: type[BaseModel], mode: Mode) -> None:
+        self._uses[(model, mode)] = None
 
-    def op(
-        self, summary: str, response: type[BaseModel], body: type[BaseModel] | None = None, secure: bool = True
-    ) -> dict[str, Any]:
-        op: dict[str, Any] = {
-            "summary": summary,
-            "responses": {"200": {"description": "Successful Response", "content": self._json(response)}},
-        }
-        if body is not None:
-            op["requestBody"] = {"required": True, "content": self._json(body)}
-        if secure:
-            op["security"] = [{"OAuth2PasswordBearer": []}]
-        return op
+    def build_components(self) -> None:
+        from pydantic.json_schema import models_json_schema
+
+        refs, top = models_json_schema(list(self._uses), ref_template=REF)
+        self._refs = {(cast("type[BaseModel]", model), mode): ref for (model, mode), ref in refs.items()}
+        self.schemas.update(top.get("$defs", {}))
+
+    def ref(self, model: type[BaseModel], mode: Mode) -> dict[str, Any]:
+        return self._refs[(model, mode)]
+
+    def query_params(self, model: type[BaseModel], multi: tuple[str, ...]) -> list[dict[str, Any]]:
+        schema = model.model_json_schema(ref_template=REF, mode="validation")
+        for name, definition in schema.pop("$defs", {}).items():
+            self.schemas.setdefault(name, definition)
+        required = set(schema.get("required", []))
+        params: list[dict[str, Any]] = []
+        for name, prop in schema["properties"].items():
+            prop = _without_null(prop)
+            param: dict[str, Any] = {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+            }
+            if "description" in prop:
+                param["description"] = prop["description"]
+            if name in multi:
+                param["style"] = "form"
+                param["explode"] = True
+            params.append(param)
+        return params
 
 
-def _uuid_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter cannot be sent as null (absent is its default): `X | None` is X."""
+    options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+    if not options or len(options) == len(prop["anyOf"]):
+        return prop
+    rest = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
 
 
-def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
-    """A query model's fields as OpenAPI parameters, bounds and defaults from its schema."""
-    schema = model.model_json_schema()
-    required = set(schema.get("required", []))
+def _path_params(op: Operation) -> list[dict[str, Any]]:
     return [
-        {
-            "name": name,
-            "in": "query",
-            "required": name in required,
-            "schema": {k: v for k, v in prop.items() if k != "title"},
-        }
-        for name, prop in schema["properties"].items()
+        {"name": op.doc_name(p), "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        for p in op.path_params
     ]
 
 
-def _added_paths(ops: _Operations) -> dict[str, Any]:
-    # The models are imported when the document is first asked for, not on every cold start.
-    from chalicelib.schemas.common import Message, PageQuery
-    from chalicelib.schemas.products import OrganizationQuery
-    from chalicelib.schemas.uploads import UploadCreate, UploadPublic, UploadStatusPublic
-    from chalicelib.schemas.users import (
-        MemberAdd,
-        MemberPublic,
-        OrganizationCreate,
-        OrganizationPublic,
-        OrganizationsPublic,
-        Token,
-        UserCreate,
-        UserPublic,
-    )
-
-    _op = ops.op
-    login = _op("Login Access Token", Token, secure=False)
-    login["requestBody"] = {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-                }
+def _header_params(op: Operation) -> list[dict[str, Any]]:
+    params = []
+    for header in op.headers:
+        schema: dict[str, Any] = {"type": "string", "minLength": 1}
+        if header.max_length:
+            schema["maxLength"] = header.max_length
+        params.append(
+            {
+                "name": header.name,
+                "in": "header",
+                "required": False,
+                "description": header.description,
+                "schema": schema,
             }
-        },
-    }
-    add_member = _op("Add Organization Member", MemberPublic, MemberAdd)
-    add_member["parameters"] = [_uuid_param("org_id")]
-    remove_member = _op("Remove Organization Member", Message)
-    remove_member["parameters"] = [_uuid_param("org_id"), _uuid_param("user_id")]
-    read_orgs = _op("Read Organizations", OrganizationsPublic)
-    read_orgs["parameters"] = _query_params(PageQuery)
-    sign_upload = _op("Create Upload (presigned S3 POST)", UploadPublic, UploadCreate)
-    sign_upload["parameters"] = _query_params(OrganizationQuery)
-    read_upload = _op("Read Upload", UploadStatusPublic)
-    read_upload["parameters"] = [_uuid_param("id")]
-    from chalicelib.api import generations
+        )
+    return params
 
-    shootings = _shooting_paths(ops)
+
+def _success(op: Operation, builder: _Builder) -> dict[str, Any]:
+    if op.status == 302:
+        return {
+            "description": "Redirect to a short-lived presigned URL of the file",
+            "headers": {"Location": {**_HEADER_STRING, "description": "The presigned URL"}},
+        }
+    response: dict[str, Any] = {"description": "Successful Response"}
+    if op.response is not None:
+        response["content"] = {"application/json": {"schema": builder.ref(resolve(op.response), "serialization")}}
+    return response
+
+
+def _operation(op: Operation, builder: _Builder, description: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"tags": [op.tag], "summary": op.summary, "operationId": op.operation_id}
+    if description:
+        out["description"] = description
+    params = _path_params(op) + _header_params(op)
+    if op.query is not None:
+        params += builder.query_params(resolve(op.query), op.multi)
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        media = "application/x-www-form-urlencoded" if op.form else "application/json"
+        out["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": builder.ref(resolve(op.body), "validation")}},
+        }
+    responses = {str(op.status): _success(op, builder)}
+    for code in op.status_codes:
+        if code != op.status:
+            responses[str(code)] = _error_response(code)
+    out["responses"] = responses
+    if op.secure:
+        out["security"] = [{SECURITY_SCHEME: []}]
+    return out
+
+
+def documented_operations(app: Chalice) -> list[tuple[Operation, str | None]]:
+    """Every registered route's operation (CORS preflights and the docs' own routes aside),
+    with the view's docstring; a route registered without one is an error."""
+    found: list[tuple[Operation, str | None]] = []
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            if method == "OPTIONS" or path in UNDOCUMENTED:
+                continue
+            op = operation_of(entry.view_function)
+            if op is None:
+                raise LookupError(f"{method} {path} is registered without an operation (use contract.endpoint)")
+            found.append((op, entry.view_function.__doc__))
+    return found
+
+
+def build_document(app: Chalice) -> dict[str, Any]:
+    operations = documented_operations(app)
+    builder = _Builder()
+    for op, _ in operations:
+        if op.body is not None:
+            builder.use(resolve(op.body), "validation")
+        if op.response is not None:
+            builder.use(resolve(op.response), "serialization")
+    builder.build_components()
+    paths: dict[str, dict[str, Any]] = {}
+    for op, doc in sorted(operations, key=lambda pair: (pair[0].doc_path, pair[0].method)):
+        description = " ".join(doc.split()) if doc else None
+        paths.setdefault(PREFIX + op.doc_path, {})[op.method.lower()] = _operation(op, builder, description)
     return {
-        **shootings,
-        **generations.openapi_paths(_op, _uuid_param, _query_params),
-        "/api/v1/login/access-token": {"post": login},
-        "/api/v1/users/": {"post": _op("Create User", UserPublic, UserCreate)},
-        "/api/v1/users/me": {"get": _op("Read User Me", UserPublic)},
-        "/api/v1/organizations/": {
-            "post": _op("Create Organization", OrganizationPublic, OrganizationCreate),
-            "get": read_orgs,
-        },
-        "/api/v1/organizations/{org_id}/members": {"post": add_member},
-        "/api/v1/organizations/{org_id}/members/{user_id}": {"delete": remove_member},
-        "/api/v1/uploads/": {"post": sign_upload},
-        "/api/v1/uploads/{id}": {"get": read_upload},
-    }
-
-
-def _with_params(op: dict[str, Any], *names: str) -> dict[str, Any]:
-    op["parameters"] = [_uuid_param(name) for name in names]
-    return op
-
-
-def _shooting_paths(ops: _Operations) -> dict[str, Any]:
-    from chalicelib.schemas.products import OrganizationQuery
-    from chalicelib.schemas.shootings import (
-        ExternalImagePushPublic,
-        PushRecordCreate,
-        PushRecordUpdate,
-        ShootingCreate,
-        ShootingLookCreate,
-        ShootingLookPublic,
-        ShootingPublic,
-        ShotCreate,
-        ShotPublic,
-        ShotRevisionCreate,
-        ShotRevisionPublic,
-        ShotUpdate,
-    )
-
-    _op = ops.op
-    create_shooting = _op("Create Shooting", ShootingPublic, ShootingCreate)
-    create_shooting["parameters"] = _query_params(OrganizationQuery)
-    # ShootingLookPublic keeps the reference's own definition (the reference names it).
-    look = _op("Create Shooting Look", ShootingLookPublic, ShootingLookCreate)
-    return {
-        "/api/v1/shootings/": {"post": create_shooting},
-        "/api/v1/shootings/{id}": {"get": _with_params(_op("Read Shooting", ShootingPublic), "id")},
-        "/api/v1/shootings/{id}/looks": {"post": _with_params(look, "id")},
-        "/api/v1/shooting-looks/{id}/shots": {"post": _with_params(_op("Create Shot", ShotPublic, ShotCreate), "id")},
-        "/api/v1/shots/{id}": {"patch": _with_params(_op("Update Shot Status", ShotPublic, ShotUpdate), "id")},
-        "/api/v1/shots/{id}/revisions": {
-            "post": _with_params(_op("Create Shot Revision", ShotRevisionPublic, ShotRevisionCreate), "id")
-        },
-        "/api/v1/shots/{id}/revisions/{revision_id}/push-records": {
-            "post": _with_params(
-                _op("Create Push Record", ExternalImagePushPublic, PushRecordCreate), "id", "revision_id"
-            )
-        },
-        "/api/v1/shots/{id}/revisions/{revision_id}/push-records/{push_id}": {
-            "patch": _with_params(
-                _op("Update Push Record", ExternalImagePushPublic, PushRecordUpdate), "id", "revision_id", "push_id"
-            )
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION},
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(builder.schemas.items())),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "oauth2",
+                    "flows": {"password": {"tokenUrl": f"{PREFIX}/login/access-token", "scopes": {}}},
+                }
+            },
         },
     }
 
 
 @lru_cache(maxsize=1)
+def _serialized(app: Chalice) -> str:
+    return json.dumps(build_document(app))
+
+
 def document() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(_DOCUMENT.read_text())
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    ops = _Operations()
-    paths = _added_paths(ops)
-    for model in ops.models.values():
-        schema = model.model_json_schema(ref_template=_REF, mode="serialization")
-        # The reference's own schemas win: a model it already names (MediaResourcePublic) is
-        # referred to, not redefined.
-        for name, definition in schema.pop("$defs", {}).items():
-            schemas.setdefault(name, definition)
-        schemas.setdefault(model.__name__, schema)
-    for path, operations in paths.items():
-        doc["paths"].setdefault(path, {}).update(operations)
-    return doc
+    """The document of the app this blueprint is registered on (after registration)."""
+    parsed: dict[str, Any] = json.loads(_serialized(bp.current_app))
+    return parsed
 
 
 @bp.route("/openapi.json", methods=["GET"])
 def openapi() -> Response:
-    return Response(body=json.dumps(document()), status_code=200, headers={"Content-Type": "application/json"})
+    return Response(body=_serialized(bp.current_app), status_code=200, headers={"Content-Type": "application/json"})

@@ -2,51 +2,90 @@
 
 from __future__ import annotations
 
-from chalice.app import Blueprint, Response
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api import deps
-from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.api.contract import endpoint
 from chalicelib.schemas.common import Message, PageQuery
-from chalicelib.schemas.users import MemberAdd, OrganizationCreate, OrganizationsPublic
+from chalicelib.schemas.users import (
+    MemberAdd,
+    MemberPublic,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationsPublic,
+)
 from chalicelib.services.organizations import member_public, to_public
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Caller
 
 bp = Blueprint(__name__)
 
-ANY_CONTENT = ["*/*"]
+TAG = "organizations"
 
 
-@bp.route("/organizations/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_organization() -> Response:
-    caller = deps.caller(bp.current_request)
-    data = json_body(bp.current_request, OrganizationCreate)
-    return render(to_public(wiring.organizations().create(caller, data)))
+@endpoint(
+    bp,
+    "POST",
+    "/organizations/",
+    operation_id="create_organization",
+    summary="Create Organization",
+    tag=TAG,
+    response=OrganizationPublic,
+    body=OrganizationCreate,
+    errors=frozenset({409, 503}),
+)
+def create_organization(caller: Caller, body: OrganizationCreate) -> OrganizationPublic:
+    """Create an organization owned by the caller."""
+    return to_public(wiring.organizations().create(caller, body))
 
 
-@bp.route("/organizations/", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def list_organizations() -> Response:
-    caller = deps.caller(bp.current_request)
-    page = query(bp.current_request, PageQuery)
-    orgs, count = wiring.organizations().page(caller, page.skip, page.limit)
-    return render(OrganizationsPublic(data=[to_public(o) for o in orgs], count=count))
+@endpoint(
+    bp,
+    "GET",
+    "/organizations/",
+    operation_id="read_organizations",
+    summary="Read Organizations",
+    tag=TAG,
+    response=OrganizationsPublic,
+    query=PageQuery,
+)
+def list_organizations(caller: Caller, query: PageQuery) -> OrganizationsPublic:
+    """The organizations the caller belongs to (all of them for a superuser)."""
+    orgs, count = wiring.organizations().page(caller, query.skip, query.limit)
+    return OrganizationsPublic(data=[to_public(o) for o in orgs], count=count)
 
 
-@bp.route("/organizations/{org_id}/members", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def add_member(org_id: str) -> Response:
-    caller = deps.caller(bp.current_request)
-    org = path_uuid("org_id", org_id)
-    data = json_body(bp.current_request, MemberAdd)
-    member, user = wiring.organizations().add_member(caller, org, data)
-    return render(member_public(member, user))
+@endpoint(
+    bp,
+    "POST",
+    "/organizations/{org_id}/members",
+    operation_id="add_organization_member",
+    summary="Add Organization Member",
+    tag=TAG,
+    response=MemberPublic,
+    body=MemberAdd,
+    errors=frozenset({403, 409, 503}),
+)
+def add_member(caller: Caller, org_id: str, body: MemberAdd) -> MemberPublic:
+    """Add a user, by email or id, as a member or an admin (owner and admins only)."""
+    member, user = wiring.organizations().add_member(caller, org_id, body)
+    return member_public(member, user)
 
 
-@bp.route("/organizations/{org_id}/members/{user_id}", methods=["DELETE"], content_types=ANY_CONTENT)
-@api_view
-def remove_member(org_id: str, user_id: str) -> Response:
-    caller = deps.caller(bp.current_request)
-    wiring.organizations().remove_member(caller, path_uuid("org_id", org_id), path_uuid("user_id", user_id))
-    return render(Message(message="Member removed successfully"))
+@endpoint(
+    bp,
+    "DELETE",
+    "/organizations/{org_id}/members/{user_id}",
+    operation_id="remove_organization_member",
+    summary="Remove Organization Member",
+    tag=TAG,
+    response=Message,
+    errors=frozenset({403, 409, 503}),
+)
+def remove_member(caller: Caller, org_id: str, user_id: str) -> Message:
+    """Remove a member (owner and admins only; the owner cannot be removed)."""
+    wiring.organizations().remove_member(caller, org_id, user_id)
+    return Message(message="Member removed successfully")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api import deps
-from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.api.contract import View, endpoint
 from chalicelib.schemas.products import OrganizationQuery
 from chalicelib.schemas.shootings import (
     ExternalImagePushPublic,
@@ -18,12 +17,21 @@ from chalicelib.schemas.shootings import (
     PushRecordUpdate,
     ShootingCreate,
     ShootingLookCreate,
+    ShootingLookPublic,
+    ShootingLooksPublic,
+    ShootingLooksSummaryPublic,
     ShootingPublic,
     ShotCreate,
+    ShotPublic,
     ShotRevisionCreate,
+    ShotRevisionPublic,
+    ShotsPublic,
     ShotsQuery,
     ShotUpdate,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Caller
 
 bp = Blueprint(__name__)
 
@@ -35,134 +43,195 @@ def _views() -> Any:
     return shootings
 
 
-ANY_CONTENT = ["*/*"]
+WRITE_ERRORS = frozenset({403, 409, 503})
+# The reference's `{product_id}` is `{id}` on these routes: API Gateway needs one name per path
+# position, and /products/{id} is taken.
+PRODUCT_ID = {"id": "product_id"}
 
 
-@bp.route("/shootings/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_shooting() -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    q = query(request, OrganizationQuery)
-    data = json_body(request, ShootingCreate)
-    org = str(q.organization_id) if q.organization_id else None
-    item = wiring.shootings().create_shooting(caller, data, org)
-    return render(ShootingPublic.model_validate(_views().shooting_public(item)))
+def _write(
+    method: str, path: str, operation_id: str, summary: str, tag: str, response: Any, **options: Any
+) -> Callable[[View], View]:
+    return endpoint(
+        bp,
+        method,
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        tag=tag,
+        response=response,
+        errors=WRITE_ERRORS,
+        **options,
+    )
 
 
-@bp.route("/shootings/{id}", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_shooting(id: str) -> Response:
-    caller = deps.caller(bp.current_request)
-    item = wiring.shootings().get_shooting(caller, path_uuid("id", id))
-    return render(ShootingPublic.model_validate(_views().shooting_public(item)))
+def _product_read(path: str, operation_id: str, summary: str, response: Any, query: Any) -> Callable[[View], View]:
+    return endpoint(
+        bp,
+        "GET",
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        tag="products",
+        response=response,
+        query=query,
+        doc_names=PRODUCT_ID,
+        errors=frozenset({403}),
+    )
 
 
-@bp.route("/shootings/{id}/looks", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_look(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    shooting_id = path_uuid("id", id)
-    data = json_body(request, ShootingLookCreate)
+@_write(
+    "POST",
+    "/shootings/",
+    "create_shooting",
+    "Create Shooting",
+    "shootings",
+    ShootingPublic,
+    query=OrganizationQuery,
+    body=ShootingCreate,
+)
+def create_shooting(caller: Caller, query: OrganizationQuery, body: ShootingCreate) -> ShootingPublic:
+    """Create a shooting, personal or in an organization."""
+    org = str(query.organization_id) if query.organization_id else None
+    item = wiring.shootings().create_shooting(caller, body, org)
+    return ShootingPublic.model_validate(_views().shooting_public(item))
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/shootings/{id}",
+    operation_id="read_shooting",
+    summary="Read Shooting",
+    tag="shootings",
+    response=ShootingPublic,
+)
+def read_shooting(caller: Caller, id: str) -> ShootingPublic:
+    """A shooting."""
+    return ShootingPublic.model_validate(_views().shooting_public(wiring.shootings().get_shooting(caller, id)))
+
+
+@_write(
+    "POST",
+    "/shootings/{id}/looks",
+    "create_shooting_look",
+    "Create Shooting Look",
+    "shootings",
+    ShootingLookPublic,
+    body=ShootingLookCreate,
+)
+def create_look(caller: Caller, id: str, body: ShootingLookCreate) -> ShootingLookPublic:
+    """Add a look (a main product and its outfit) to a shooting."""
     service = wiring.shootings()
-    return render(service.look_view(caller, service.create_look(caller, shooting_id, data)))
+    result: ShootingLookPublic = service.look_view(caller, service.create_look(caller, id, body))
+    return result
 
 
-@bp.route("/shooting-looks/{id}/shots", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_shot(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    look_id = path_uuid("id", id)
-    data = json_body(request, ShotCreate)
-    look_id, shot = wiring.shootings().add_shot(caller, look_id, data)
-    return render(_views().shot_public(look_id, shot))
+@_write("POST", "/shooting-looks/{id}/shots", "create_shot", "Create Shot", "shots", ShotPublic, body=ShotCreate)
+def create_shot(caller: Caller, id: str, body: ShotCreate) -> ShotPublic:
+    """Add a shot to a look."""
+    look_id, shot = wiring.shootings().add_shot(caller, id, body)
+    result: ShotPublic = _views().shot_public(look_id, shot)
+    return result
 
 
-@bp.route("/shots/{id}", methods=["PATCH"], content_types=ANY_CONTENT)
-@api_view
-def update_shot(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    shot_id = path_uuid("id", id)
-    data = json_body(request, ShotUpdate)
-    look_id, shot = wiring.shootings().update_shot(caller, shot_id, data)
-    return render(_views().shot_public(look_id, shot))
+@_write("PATCH", "/shots/{id}", "update_shot", "Update Shot", "shots", ShotPublic, body=ShotUpdate)
+def update_shot(caller: Caller, id: str, body: ShotUpdate) -> ShotPublic:
+    """Review a shot (status) or change what it shows; the product's shot status follows."""
+    look_id, shot = wiring.shootings().update_shot(caller, id, body)
+    result: ShotPublic = _views().shot_public(look_id, shot)
+    return result
 
 
-@bp.route("/shots/{id}/revisions", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_revision(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    shot_id = path_uuid("id", id)
-    data = json_body(request, ShotRevisionCreate)
-    service = wiring.shootings()
-    revision, shot = service.add_revision(caller, shot_id, data)
-    return render(_views().revision_public(shot, revision))
+@_write(
+    "POST",
+    "/shots/{id}/revisions",
+    "create_shot_revision",
+    "Create Shot Revision",
+    "shots",
+    ShotRevisionPublic,
+    body=ShotRevisionCreate,
+)
+def create_revision(caller: Caller, id: str, body: ShotRevisionCreate) -> ShotRevisionPublic:
+    """Add a revision (images) to a shot; it becomes the shot's current revision."""
+    revision, shot = wiring.shootings().add_revision(caller, id, body)
+    result: ShotRevisionPublic = _views().revision_public(shot, revision)
+    return result
 
 
-@bp.route("/shots/{id}/revisions/{revision_id}/push-records", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_push_record(id: str, revision_id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    shot_id = path_uuid("id", id)
-    rev_id = path_uuid("revision_id", revision_id)
-    data = json_body(request, PushRecordCreate)
-    record = wiring.shootings().add_push_record(caller, shot_id, rev_id, data)
-    return render(ExternalImagePushPublic.model_validate(record))
+@_write(
+    "POST",
+    "/shots/{id}/revisions/{revision_id}/push-records",
+    "create_push_record",
+    "Create Push Record",
+    "shots",
+    ExternalImagePushPublic,
+    body=PushRecordCreate,
+)
+def create_push_record(caller: Caller, id: str, revision_id: str, body: PushRecordCreate) -> ExternalImagePushPublic:
+    """Record a push of a revision's images to an external system."""
+    record = wiring.shootings().add_push_record(caller, id, revision_id, body)
+    return ExternalImagePushPublic.model_validate(record)
 
 
-@bp.route("/shots/{id}/revisions/{revision_id}/push-records/{push_id}", methods=["PATCH"], content_types=ANY_CONTENT)
-@api_view
-def update_push_record(id: str, revision_id: str, push_id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    shot_id = path_uuid("id", id)
-    rev_id = path_uuid("revision_id", revision_id)
-    record_id = path_uuid("push_id", push_id)
-    data = json_body(request, PushRecordUpdate)
-    record = wiring.shootings().update_push_record(caller, shot_id, rev_id, record_id, data)
-    return render(ExternalImagePushPublic.model_validate(record))
+@_write(
+    "PATCH",
+    "/shots/{id}/revisions/{revision_id}/push-records/{push_id}",
+    "update_push_record",
+    "Update Push Record",
+    "shots",
+    ExternalImagePushPublic,
+    body=PushRecordUpdate,
+)
+def update_push_record(
+    caller: Caller, id: str, revision_id: str, push_id: str, body: PushRecordUpdate
+) -> ExternalImagePushPublic:
+    """Change a push record's status as the external system reports it."""
+    record = wiring.shootings().update_push_record(caller, id, revision_id, push_id, body)
+    return ExternalImagePushPublic.model_validate(record)
 
 
-# -- the product's reads (the reference's `{product_id}` is `{id}` here: API Gateway needs one
-# name per path position, and /products/{id} is taken) ---------------------------------------
+@_product_read("/products/{id}/shots", "read_product_shots", "Read Product Shots", ShotsPublic, ShotsQuery)
+def product_shots(caller: Caller, id: str, query: ShotsQuery) -> ShotsPublic:
+    """The shots of a product's looks, filtered by status and shot type."""
+    result: ShotsPublic = wiring.shootings().product_shots(caller, id, query)
+    return result
 
 
-@bp.route("/products/{id}/shots", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def product_shots(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    product_id = path_uuid("product_id", id)
-    return render(wiring.shootings().product_shots(caller, product_id, query(request, ShotsQuery)))
+@_product_read(
+    "/products/{id}/shooting-looks",
+    "read_product_shooting_looks",
+    "Read Product Shooting Looks",
+    ShootingLooksPublic,
+    LooksQuery,
+)
+def product_looks(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksPublic:
+    """The looks whose main product is this product, with their shots."""
+    result: ShootingLooksPublic = wiring.shootings().product_looks(caller, id, query)
+    return result
 
 
-@bp.route("/products/{id}/shooting-looks", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def product_looks(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    product_id = path_uuid("product_id", id)
-    return render(wiring.shootings().product_looks(caller, product_id, query(request, LooksQuery)))
+@_product_read(
+    "/products/{id}/shooting-looks-summary",
+    "read_product_shooting_looks_summary",
+    "Read Product Shooting Looks Summary",
+    ShootingLooksSummaryPublic,
+    LooksQuery,
+)
+def product_looks_summary(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksSummaryPublic:
+    """The product's looks in short: look-level data and shot counts, no shots."""
+    result: ShootingLooksSummaryPublic = wiring.shootings().product_looks_summary(caller, id, query)
+    return result
 
 
-@bp.route("/products/{id}/shooting-looks-summary", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def product_looks_summary(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    product_id = path_uuid("product_id", id)
-    return render(wiring.shootings().product_looks_summary(caller, product_id, query(request, LooksQuery)))
-
-
-@bp.route("/products/{id}/related-shooting-looks", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def related_looks(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    product_id = path_uuid("product_id", id)
-    return render(wiring.shootings().related_looks(caller, product_id, query(request, LooksQuery)))
+@_product_read(
+    "/products/{id}/related-shooting-looks",
+    "read_product_related_shooting_looks",
+    "Read Product Related Shooting Looks",
+    ShootingLooksPublic,
+    LooksQuery,
+)
+def related_looks(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksPublic:
+    """Every look the product appears in, as the main product or in the outfit."""
+    result: ShootingLooksPublic = wiring.shootings().related_looks(caller, id, query)
+    return result

@@ -2,34 +2,49 @@
 
 from __future__ import annotations
 
-from chalice.app import Blueprint, Response
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api import deps
-from chalicelib.api.errors import api_view, render
-from chalicelib.api.request import json_body, path_uuid, query
+from chalicelib.api.contract import endpoint
 from chalicelib.schemas.products import OrganizationQuery
-from chalicelib.schemas.uploads import UploadCreate
+from chalicelib.schemas.uploads import UploadCreate, UploadPublic, UploadStatusPublic
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Caller
 
 bp = Blueprint(__name__)
 
-ANY_CONTENT = ["*/*"]
+
+@endpoint(
+    bp,
+    "POST",
+    "/uploads/",
+    operation_id="create_upload",
+    summary="Create Upload",
+    tag="uploads",
+    response=UploadPublic,
+    query=OrganizationQuery,
+    body=UploadCreate,
+    errors=frozenset({403, 503}),
+)
+def create_upload(caller: Caller, query: OrganizationQuery, body: UploadCreate) -> UploadPublic:
+    """A presigned S3 POST for one image: send the file with `fields` to `url`; the upload is
+    READY once the service has checked it (GET /api/v1/uploads/{id})."""
+    org = str(query.organization_id) if query.organization_id else None
+    return wiring.uploads().create(caller, body, org)
 
 
-@bp.route("/uploads/", methods=["POST"], content_types=ANY_CONTENT)
-@api_view
-def create_upload() -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    q = query(request, OrganizationQuery)
-    data = json_body(request, UploadCreate)
-    org = str(q.organization_id) if q.organization_id else None
-    return render(wiring.uploads().create(caller, data, org))
-
-
-@bp.route("/uploads/{id}", methods=["GET"], content_types=ANY_CONTENT)
-@api_view
-def read_upload(id: str) -> Response:
-    request = bp.current_request
-    caller = deps.caller(request)
-    return render(wiring.uploads().get(caller, path_uuid("id", id)))
+@endpoint(
+    bp,
+    "GET",
+    "/uploads/{id}",
+    operation_id="read_upload",
+    summary="Read Upload",
+    tag="uploads",
+    response=UploadStatusPublic,
+)
+def read_upload(caller: Caller, id: str) -> UploadStatusPublic:
+    """An upload's state: PENDING, READY (with its media resource) or FAILED (with the reason)."""
+    return wiring.uploads().get(caller, id)

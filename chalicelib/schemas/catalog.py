@@ -23,6 +23,9 @@ class CollectionFacetQuery(FacetQuery):
 
 
 class CountedValues(WireModel):
+    # `counts` is left out of the answer unless asked for (with_counts=true).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
     count: int
     counts: dict[str, int] | None = Field(default=None, description="products per value (with_counts=true)")
 

@@ -13,6 +13,9 @@ from chalicelib.schemas.common import PageQuery, WireModel
 from chalicelib.schemas.enums import ExportTaskType, TaskStatus
 
 MAX_EXPORT_PRODUCTS = 1000
+# The Idempotency-Key header of POST /products/export-approved-shots/async: 1 to this many
+# visible ASCII characters.
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 class ExportApprovedShotsRequest(WireModel):

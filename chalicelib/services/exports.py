@@ -38,6 +38,7 @@ from chalicelib.errors import Conflict, InvalidField, InvalidInput, NotFound, Un
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ExportTaskType, TaskStatus
 from chalicelib.schemas.exports import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_EXPORT_PRODUCTS,
     ExportApprovedShotsRequest,
     ExportTaskPublic,
@@ -72,9 +73,9 @@ EXPORT_RETENTION_DAYS = 7
 # The record's TTL, from its creation: the retention plus a day for the export's own run.
 RECORD_TTL = timedelta(days=EXPORT_RETENTION_DAYS + 1)
 
-# Idempotency-Key: how long a key answers the same task, and the key's accepted length.
+# Idempotency-Key: how long a key answers the same task.
 IDEMPOTENCY_SECONDS = 24 * 3600
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
 # The partition of the idempotency records (no other item's pk starts with IDEMPOTENCY#); the
 # sort key is `<IDEMPOTENCY_PREFIX>#<hash of (user id, key)>`, so one user's key never answers
 # another user's request.

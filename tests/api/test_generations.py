@@ -1029,35 +1029,6 @@ def test_pointer_keys_and_product_delete(api: Api) -> None:
     delete_keys([])
 
 
-# -- the OpenAPI document ----------------------------------------------------------------------
-
-
-def test_openapi_paths_make_a_valid_document() -> None:
-    from openapi_spec_validator import validate
-
-    from chalicelib.api import openapi
-    from chalicelib.api.generations import openapi_paths
-
-    doc = openapi.document()
-    if "/api/v1/generations/" not in doc["paths"]:
-        # Not integrated yet: merged here as `openapi.document()` merges its added paths.
-        doc = json.loads(json.dumps(doc))
-        ops = openapi._Operations()
-        paths = openapi_paths(ops.op, openapi._uuid_param, openapi._query_params)
-        schemas = doc["components"]["schemas"]
-        for model in ops.models.values():
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
-            for name, definition in schema.pop("$defs", {}).items():
-                schemas.setdefault(name, definition)
-            schemas.setdefault(model.__name__, schema)
-        for path, operations in paths.items():
-            doc["paths"].setdefault(path, {}).update(operations)
-    validate(doc)
-    assert set(doc["paths"]["/api/v1/predictions/{id}"]) == {"patch"}
-    assert "batch_size" in doc["components"]["schemas"]["GenerationCreate"]["required"]
-    assert "refines" in doc["components"]["schemas"]["PredictionPublic"]["properties"]
-
-
 def test_a_generation_for_a_product_deleted_meanwhile_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """The product is deleted between the access check and the write: 404, and nothing is left
     under the deleted product."""
