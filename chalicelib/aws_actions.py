@@ -55,4 +55,14 @@ AWS_ACTIONS: tuple[str, ...] = (
     "logs:CreateLogGroup",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
+    # Powertools' Tracer (aws-xray-sdk) hands segments to Lambda's X-Ray daemon, which sends
+    # them with the function's role; Lambda refuses active tracing ("xray": true in
+    # .chalice/config.json) to a role without these. X-Ray has no resource types: IAM needs "*".
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
 )
+
+# The only actions a policy may grant on every resource ("*"): X-Ray's trace writes have no
+# resource type, so IAM cannot scope them. tests/unit/test_template_checks.py refuses "*" for
+# anything else.
+ANY_RESOURCE_ACTIONS: frozenset[str] = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
+
+# Environments that run against moto or a developer's machine; any other value is a deployed stage.
+LOCAL_ENVIRONMENTS = frozenset({"local", "test"})
+
+# What a deployed function cannot work without. The defaults are the local stack's names: in a
+# deployed stage they would point at a table or bucket that is not the stage's (or at none), and
+# a missing queue URL falls back to sqs:GetQueueUrl, which the deployed policies do not grant.
+# The template sets every one of them on every function (tests/unit/test_infra.py).
+REQUIRED_WHEN_DEPLOYED: tuple[str, ...] = (
+    "table_name",
+    "images_bucket",
+    "exports_bucket",
+    "secret_key",
+    "media_base_url",
+    "caption_queue_url",
+    "export_queue_url",
+)
+
+
+class SettingsError(RuntimeError):
+    """The environment cannot make valid settings; the message names every variable at fault.
+    A RuntimeError: the deployment is wrong, not a caller's input, so no `except ValueError`
+    around input parsing may take it for a bad request."""
+
+
+class _DeployedStageIncomplete(ValueError):
+    """Raised inside validation (pydantic wraps a ValueError); SettingsError keeps its message."""
 
 
 def _comma_list(value: Any) -> list[Any] | None:
@@ -27,8 +55,9 @@ class Settings(BaseSettings):
     table_name: str = "sartiq-products"
     images_bucket: str = "sartiq-products-images"
     exports_bucket: str = "sartiq-products-exports"
-    # Public base URL of the images bucket (a CDN in production). Unset: the S3 URL is
-    # derived from the endpoint, so the local stack's moto server serves the images.
+    # Public base URL of the images bucket: the template sets the CloudFront distribution's.
+    # Unset (local stack, tests): the S3 URL is derived from the endpoint, so the local
+    # stack's moto server serves the images.
     media_base_url: str | None = None
     aws_endpoint_url: str | None = None
 
@@ -103,6 +132,18 @@ class Settings(BaseSettings):
             origins.append(origin)
         return origins
 
+    @field_validator("media_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        # Stored in every image URL the API hands out: a host without a scheme would make
+        # relative links that browsers resolve against the studio's own origin.
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a base URL like https://images.example.com")
+        return value.strip()
+
     @field_validator("upload_content_types", mode="before")
     @classmethod
     def _content_types(cls, value: Any) -> Any:
@@ -116,14 +157,35 @@ class Settings(BaseSettings):
             raise ValueError(f"UPLOAD_CONTENT_TYPES: {unknown} not supported; choose from {sorted(allowed)}")
         return types
 
+    @property
+    def deployed(self) -> bool:
+        """A deployed stage talks to real AWS: not a local environment, no endpoint override
+        (the local stack's chalice process runs with the dev stage's ENVIRONMENT and moto's
+        endpoint)."""
+        return self.environment not in LOCAL_ENVIRONMENTS and not self.aws_endpoint_url
+
     @model_validator(mode="after")
-    def _deployed_needs_a_secret(self) -> Settings:
-        # A deployed stage talks to real AWS (no endpoint override): the development
-        # secret would let anyone who read this file mint tokens.
-        deployed = self.environment in {"dev", "prod"} and not self.aws_endpoint_url
-        if deployed and self.secret_key.get_secret_value() == _DEVELOPMENT_SECRET:
-            raise ValueError("SECRET_KEY must be set for a deployed stage")
+    def _deployed_stage_is_complete(self) -> Settings:
+        if not self.deployed:
+            return self
+        missing = [name.upper() for name in REQUIRED_WHEN_DEPLOYED if not self._provided(name)]
+        if missing:
+            raise _DeployedStageIncomplete(
+                f"Missing required environment variable(s): {', '.join(missing)} (stage {self.environment})"
+            )
+        # The development secret is in this file: anyone who read it could mint tokens.
+        if self.secret_key.get_secret_value() == _DEVELOPMENT_SECRET:
+            raise _DeployedStageIncomplete(
+                f"SECRET_KEY must be set for a deployed stage, not the development value (stage {self.environment})"
+            )
         return self
+
+    def _provided(self, name: str) -> bool:
+        value = getattr(self, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        # An empty variable is as good as none: '' is no table, bucket or URL.
+        return name in self.model_fields_set and value is not None and str(value).strip() != ""
 
     def media_url(self, key: str) -> str:
         if self.media_base_url:
@@ -138,6 +200,48 @@ class Settings(BaseSettings):
         return url[len(prefix) :] if url.startswith(prefix) and len(url) > len(prefix) else None
 
 
+def _variable(field: str) -> str:
+    """The environment variable a field (or an error's location) is read from."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return (alias if isinstance(alias, str) else field).upper()
+
+
+def _invalid(error: Any) -> str:
+    """One field's pydantic error as `VARIABLE: reason`, without pydantic's framing."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    name = _variable(field)
+    cause = (error.get("ctx") or {}).get("error")
+    # The validators' own messages name their variable already, and quote the offending item.
+    reason = str(cause).removeprefix(f"{name}: ") if isinstance(cause, Exception) else str(error["msg"])
+    info = Settings.model_fields.get(field)
+    secret = info is not None and info.annotation is SecretStr
+    if not isinstance(cause, Exception) and not secret and isinstance(error.get("input"), str):
+        reason = f"{reason} (got {error['input'][:80]!r})"
+    return f"{name}: {reason}" if field else reason
+
+
+def settings_error(exc: ValidationError, environment: str) -> SettingsError:
+    """A ValidationError as one message naming each variable at fault (never a secret's value)."""
+    stage: list[str] = []
+    invalid: list[str] = []
+    for error in exc.errors(include_url=False):
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, _DeployedStageIncomplete):
+            stage.append(str(cause))
+        else:
+            invalid.append(_invalid(error))
+    if invalid:
+        stage.append(f"Invalid environment variable(s): {'; '.join(invalid)} (stage {environment})")
+    return SettingsError("\n".join(stage))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings, read on first use. A failure is not cached: every invocation
+    then fails with the same message until the function's environment is fixed."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Without pydantic's dump (which would also echo the values) as the cause.
+        raise settings_error(exc, os.environ.get("ENVIRONMENT", "local")) from None

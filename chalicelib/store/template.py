@@ -8,7 +8,10 @@ workers named by chalice from their handler names) add to what chalice generates
 not replace it. The values that must agree with something else are derived from it, not
 repeated: queue names and the uploads prefix from chalicelib.queues, the workers' timeouts
 from .chalice/config.json (through chalice's own lookup), retry counts and retention from the
-settings' defaults, the bucket's CORS rule from the local stack's.
+settings' defaults, the bucket's CORS rule from the local stack's, the API stage's throttle
+(the defaults of two parameters) from the stage's `api_throttling` in .chalice/config.json, and
+its X-Ray tracing from the stage's `xray`. The images bucket is read through CloudFront; its
+domain is every function's MEDIA_BASE_URL.
 """
 
 from __future__ import annotations
@@ -58,7 +61,26 @@ def sqs_event_name(handler: str) -> str:
 # Template parameters.
 STUDIO_ORIGINS = "StudioOrigins"
 CAPTION_MODEL = "CaptionModelId"
+THROTTLE_RATE = "ApiThrottleRateLimit"
+THROTTLE_BURST = "ApiThrottleBurstLimit"
 DEFAULT_STUDIO_ORIGINS = "https://studio.sartiq.com"
+
+# The images CDN. The bucket stays private: CloudFront signs its requests (Origin Access
+# Control, SigV4) and the bucket policy lets that one distribution read product images only.
+# uploads/ holds what browsers posted, unchecked until the ingest worker has read it (and an
+# upload no product used until it expires): the CDN does not serve it. A product's images,
+# its generations' included, are the service's own copies under products/<id>/ (store/blobs.py,
+# store/generations.py).
+PUBLIC_IMAGES_PREFIX = "products/"
+DISTRIBUTION = "ImagesDistribution"
+ORIGIN_ACCESS_CONTROL = "ImagesOriginAccessControl"
+IMAGES_ORIGIN = "images-bucket"
+# CloudFront's managed policies: CachingOptimized (no query strings, headers or cookies in the
+# key: an object's URL never changes content, a new image gets a new key) and
+# SecurityHeadersPolicy (nosniff among others: an image is never taken for a page or a script).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+MEDIA_BASE_URL = {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}"}
 
 _DEFAULTS = Settings.model_fields
 # The caption worker marks a job FAILED on its last delivery, counting deliveries as the queue
@@ -111,6 +133,33 @@ def log_retention_days(handler: str = "api_handler", stage: str = STAGE) -> int 
     config = Config(chalice_stage=stage, function_name=handler, config_from_disk=json.loads(CHALICE_CONFIG.read_text()))
     days = config.log_retention_in_days
     return int(days) if days else None
+
+
+def _stage_config(stage: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    config: dict[str, Any] = json.loads(CHALICE_CONFIG.read_text())
+    return config.get("stages", {}).get(stage, {}), config
+
+
+def api_throttling(stage: str = STAGE) -> tuple[float, int]:
+    """The stage's API throttle (requests per second, burst) from .chalice/config.json's
+    `api_throttling` {rate_limit, burst_limit}: the stage's, else the top level's (chalice's own
+    precedence). chalice does not read the key; the template's parameters take it as defaults."""
+    staged, config = _stage_config(stage)
+    throttle = staged.get("api_throttling", config.get("api_throttling"))
+    if not isinstance(throttle, dict) or not {"rate_limit", "burst_limit"} <= set(throttle):
+        raise ValueError(f"{CHALICE_CONFIG}: set api_throttling {{rate_limit, burst_limit}} for stage {stage}")
+    rate, burst = throttle["rate_limit"], throttle["burst_limit"]
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
+        raise ValueError(f"api_throttling.rate_limit: {rate!r} is not a positive number")
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        raise ValueError(f"api_throttling.burst_limit: {burst!r} is not a positive integer")
+    return rate, burst
+
+
+def xray_enabled(handler: str = "api_handler", stage: str = STAGE) -> bool:
+    """Whether `chalice package` turns X-Ray tracing on (.chalice/config.json's `xray`)."""
+    config = Config(chalice_stage=stage, function_name=handler, config_from_disk=json.loads(CHALICE_CONFIG.read_text()))
+    return bool(config.xray_enabled)
 
 
 def _key_schema(entries: Sequence[Any]) -> list[dict[str, str]]:
@@ -226,6 +275,111 @@ def images_bucket() -> dict[str, Any]:
     return bucket
 
 
+def images_cdn() -> dict[str, Any]:
+    """CloudFront in front of the private images bucket: GET and HEAD over HTTPS only."""
+    distribution_arn = {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{DISTRIBUTION}}}"
+    }
+    return {
+        ORIGIN_ACCESS_CONTROL: {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {
+                "OriginAccessControlConfig": {
+                    "Name": IMAGES_BUCKET,
+                    "Description": "CloudFront reads the images bucket with signed (SigV4) requests",
+                    "OriginAccessControlOriginType": "s3",
+                    "SigningBehavior": "always",
+                    "SigningProtocol": "sigv4",
+                }
+            },
+        },
+        DISTRIBUTION: {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {
+                "DistributionConfig": {
+                    "Enabled": True,
+                    "Comment": f"{IMAGES_BUCKET}: product images",
+                    "HttpVersion": "http2and3",
+                    "IPV6Enabled": True,
+                    # The cheapest edges (North America, Europe, Israel); other viewers are
+                    # served from those, a little slower.
+                    "PriceClass": "PriceClass_100",
+                    "Origins": [
+                        {
+                            "Id": IMAGES_ORIGIN,
+                            # The regional name: the global one can redirect while a new
+                            # bucket's DNS propagates, and CloudFront would cache the redirect.
+                            "DomainName": {"Fn::GetAtt": ["ImagesBucket", "RegionalDomainName"]},
+                            "OriginAccessControlId": {"Fn::GetAtt": [ORIGIN_ACCESS_CONTROL, "Id"]},
+                            # Required for an S3 origin; empty: no legacy origin access identity.
+                            "S3OriginConfig": {"OriginAccessIdentity": ""},
+                        }
+                    ],
+                    "DefaultCacheBehavior": {
+                        "TargetOriginId": IMAGES_ORIGIN,
+                        "ViewerProtocolPolicy": "redirect-to-https",
+                        "AllowedMethods": ["GET", "HEAD"],
+                        "CachedMethods": ["GET", "HEAD"],
+                        "Compress": True,
+                        "CachePolicyId": CACHING_OPTIMIZED,
+                        "ResponseHeadersPolicyId": SECURITY_HEADERS,
+                    },
+                }
+            },
+        },
+        "ImagesBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "ImagesBucket"},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ImagesDistributionReadsProductImages",
+                            "Effect": "Allow",
+                            # A service principal bound to one distribution is not public: the
+                            # bucket's public access block stays on.
+                            "Principal": {"Service": "cloudfront.amazonaws.com"},
+                            "Action": "s3:GetObject",
+                            "Resource": {
+                                "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{ImagesBucket}}/{PUBLIC_IMAGES_PREFIX}*"
+                            },
+                            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def rest_api() -> dict[str, Any]:
+    """Additions to chalice's RestAPI (AWS::Serverless::Api): every method's throttle, from the
+    parameters, and X-Ray tracing of the stage when the functions are traced."""
+    properties: dict[str, Any] = {
+        "MethodSettings": [
+            {
+                "HttpMethod": "*",
+                "ResourcePath": "/*",
+                "ThrottlingRateLimit": {"Ref": THROTTLE_RATE},
+                "ThrottlingBurstLimit": {"Ref": THROTTLE_BURST},
+            }
+        ]
+    }
+    if xray_enabled():
+        properties["TracingEnabled"] = True
+    return {"RestAPI": {"Properties": properties}}
+
+
+def outputs() -> dict[str, Any]:
+    return {
+        "ImagesDistributionDomainName": {
+            "Description": "The images CDN's domain: the functions' MEDIA_BASE_URL is https:// and this",
+            "Value": {"Fn::GetAtt": [DISTRIBUTION, "DomainName"]},
+        }
+    }
+
+
 def _queue(name: str, visibility_timeout: int, dlq: str, max_receives: int) -> dict[str, Any]:
     if visibility_timeout > MAX_VISIBILITY_TIMEOUT:
         raise ValueError(f"{name}: visibility timeout {visibility_timeout} s > SQS's {MAX_VISIBILITY_TIMEOUT} s")
@@ -297,6 +451,7 @@ def queue_resources() -> dict[str, Any]:
 
 
 def parameters() -> dict[str, Any]:
+    rate, burst = api_throttling()
     return {
         STUDIO_ORIGINS: {
             "Type": "CommaDelimitedList",
@@ -310,6 +465,19 @@ def parameters() -> dict[str, Any]:
             # another model needs them changed too, so the template refuses it until then.
             "AllowedValues": [CAPTION_MODEL_ID],
             "Description": "Bedrock model that writes captions (the functions may invoke only this one)",
+        },
+        # Defaults from .chalice/config.json (api_throttling); a deploy may override them.
+        THROTTLE_RATE: {
+            "Type": "Number",
+            "Default": rate,
+            "MinValue": 1,
+            "Description": "Steady requests per second the API stage accepts (every method)",
+        },
+        THROTTLE_BURST: {
+            "Type": "Number",
+            "Default": burst,
+            "MinValue": 1,
+            "Description": "Requests the API stage accepts at once above the steady rate (every method)",
         },
     }
 
@@ -331,28 +499,27 @@ def _function(variables: dict[str, Any], handler: str | None = None) -> dict[str
 
 
 def functions() -> dict[str, Any]:
-    storage = {
+    # What a deployed stage's settings require (chalicelib.config REQUIRED_WHEN_DEPLOYED;
+    # ENVIRONMENT is the stage's, for every function). Every handler reads the same settings,
+    # so every function gets all of them; the queue URLs also spare a sender sqs:GetQueueUrl,
+    # which the policies do not grant.
+    required = {
         "TABLE_NAME": {"Ref": "ProductsTable"},
         "IMAGES_BUCKET": {"Ref": "ImagesBucket"},
         "EXPORTS_BUCKET": {"Ref": "ExportsBucket"},
-        # Settings refuse the development secret in a deployed stage (ENVIRONMENT is the
-        # stage's, for every function), so the workers read the real one too.
         "SECRET_KEY": SECRET_REFERENCE,
-    }
-    captioning = {
+        "MEDIA_BASE_URL": MEDIA_BASE_URL,
         "CAPTION_QUEUE_URL": {"Ref": "CaptionQueue"},
-        "CAPTIONER": "bedrock",
-        "BEDROCK_MODEL_ID": {"Ref": CAPTION_MODEL},
+        "EXPORT_QUEUE_URL": {"Ref": "ExportQueue"},
     }
-    # The API sends export jobs and their delayed cleanups; the worker sends its continuations.
-    exporting = {"EXPORT_QUEUE_URL": {"Ref": "ExportQueue"}}
+    captioning = {"CAPTIONER": "bedrock", "BEDROCK_MODEL_ID": {"Ref": CAPTION_MODEL}}
     return {
         API_FUNCTION: _function(
-            {**storage, **captioning, **exporting, "CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
+            {**required, **captioning, "CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
         ),
-        MEDIA_FUNCTION: _function(storage, queues.MEDIA_HANDLER),
-        CAPTION_FUNCTION: _function({**storage, **captioning}, queues.CAPTION_HANDLER),
-        EXPORT_FUNCTION: _function({**storage, **exporting}, queues.EXPORT_HANDLER),
+        MEDIA_FUNCTION: _function(required, queues.MEDIA_HANDLER),
+        CAPTION_FUNCTION: _function({**required, **captioning}, queues.CAPTION_HANDLER),
+        EXPORT_FUNCTION: _function(required, queues.EXPORT_HANDLER),
     }
 
 
@@ -375,9 +542,12 @@ def resources() -> dict[str, Any]:
                 "Properties": table_properties(),
             },
             "ImagesBucket": images_bucket(),
+            **images_cdn(),
             "ExportsBucket": exports_bucket(),
             **queue_resources(),
             **functions(),
+            **rest_api(),
             **log_groups(),
         },
+        "Outputs": outputs(),
     }

@@ -6,6 +6,7 @@ the generated resources and the files in .chalice.
 """
 
 import json
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from typing import Any
 import pytest
 
 from chalicelib import queues
-from chalicelib.config import Settings
+from chalicelib.aws_actions import ANY_RESOURCE_ACTIONS
+from chalicelib.config import REQUIRED_WHEN_DEPLOYED, Settings
 from chalicelib.local.resources import upload_cors
+from chalicelib.store import template
 from chalicelib.store.template import EXPORTS_BUCKET, IMAGES_BUCKET, resources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,23 +228,25 @@ def test_function_environments() -> None:
         assert env[name]["TABLE_NAME"] == {"Ref": "ProductsTable"}
         assert env[name]["IMAGES_BUCKET"] == {"Ref": "ImagesBucket"}
         assert env[name]["EXPORTS_BUCKET"] == {"Ref": "ExportsBucket"}
-    for name in ("APIHandler", "CaptionWorker"):
+        # A deployed stage's settings require both URLs in every function: without them a send
+        # would need sqs:GetQueueUrl, which the policies do not grant.
         assert env[name]["CAPTION_QUEUE_URL"] == {"Ref": _queue_id(queues.CAPTION_QUEUE)}
+        assert env[name]["EXPORT_QUEUE_URL"] == {"Ref": _queue_id(queues.EXPORT_QUEUE)}
+        assert env[name]["MEDIA_BASE_URL"] == {"Fn::Sub": "https://${ImagesDistribution.DomainName}"}
+        assert {field.upper() for field in REQUIRED_WHEN_DEPLOYED} <= set(env[name]), name
+    for name in ("APIHandler", "CaptionWorker"):
         assert env[name]["CAPTIONER"] == "bedrock"
         assert env[name]["BEDROCK_MODEL_ID"] == {"Ref": "CaptionModelId"}
     assert resources()["Parameters"]["CaptionModelId"]["Default"] == "amazon.nova-lite-v1:0"
-    # The API sends export jobs and delayed cleanups; the worker sends its continuations.
-    for name in ("APIHandler", "ExportWorker"):
-        assert env[name]["EXPORT_QUEUE_URL"] == {"Ref": _queue_id(queues.EXPORT_QUEUE)}
-    for name in ("MediaIngest", "CaptionWorker"):
-        assert "EXPORT_QUEUE_URL" not in env[name]
-    assert "CAPTION_QUEUE_URL" not in env["ExportWorker"]
 
 
 def _resolve(value: Any, parameters: dict[str, Any]) -> str:
-    """A deployed value for a template value: parameters' defaults, a stand-in for other Refs."""
+    """A deployed value for a template value: parameters' defaults, a stand-in for other Refs
+    and attributes (`${Resource.Attribute}` in a Sub becomes `deployed-Resource`)."""
     if isinstance(value, str):
         return value
+    if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}", r"deployed-\1", value["Fn::Sub"])
     if "Ref" in value:
         name = value["Ref"]
         return str(parameters[name]["Default"]) if name in parameters else f"deployed-{name}"
@@ -268,14 +273,16 @@ def test_each_function_environment_makes_valid_settings(function: str, monkeypat
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for key, value in variables.items():
         monkeypatch.setenv(key, value)
-    settings = Settings()  # a deployed stage refuses the development secret
+    # A deployed stage refuses a missing required variable and the development secret.
+    settings = Settings()
     assert settings.environment == "prod"
+    assert settings.deployed
     assert settings.aws_endpoint_url is None
+    assert settings.media_url("products/p/m.jpg") == "https://deployed-ImagesDistribution/products/p/m.jpg"
+    assert settings.caption_queue_url == "deployed-CaptionQueue"
+    assert settings.export_queue_url == "deployed-ExportQueue"
     if function in ("APIHandler", "CaptionWorker"):
         assert settings.captioner == "bedrock"
-        assert settings.caption_queue_url == "deployed-CaptionQueue"
-    if function in ("APIHandler", "ExportWorker") and "export_queue_url" in Settings.model_fields:
-        assert settings.export_queue_url == "deployed-ExportQueue"
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -302,11 +309,13 @@ def test_policies_grant_the_queues_and_the_model(stage: str) -> None:
         for target in targets:
             assert target.startswith("arn:aws:bedrock:") and ":foundation-model/" in target, target
             assert not target.endswith("/*"), target
-    # Nothing opened to every resource but the logs, and no wildcard actions.
+    # Nothing opened to every resource but X-Ray's trace writes (which IAM cannot scope), and
+    # no wildcard actions.
     for statement in statements:
-        if statement.get("Sid") != "Logs":
-            assert statement["Resource"] != "*", statement
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if "*" in targets:
+            assert set(actions) <= ANY_RESOURCE_ACTIONS, statement
         for action in actions:
             assert "*" not in action, statement
 
@@ -334,3 +343,39 @@ def test_policies_grant_the_export_uploads(stage: str) -> None:
         assert not _allows(statements, action, image_object), f"{stage}: {action} on {image_object}"
         assert not _allows(statements, action, f"arn:aws:s3:::{exports}"), f"{stage}: {action} on the bucket"
         assert not _allows(statements, action, f"arn:aws:s3:::{images}"), f"{stage}: {action} on the bucket"
+
+
+@pytest.mark.parametrize(
+    ("throttle", "refused"),
+    [
+        (None, "set api_throttling"),
+        ({"rate_limit": 10}, "set api_throttling"),
+        ({"rate_limit": 0, "burst_limit": 20}, "rate_limit"),
+        ({"rate_limit": "10", "burst_limit": 20}, "rate_limit"),
+        ({"rate_limit": 10, "burst_limit": 2.5}, "burst_limit"),
+        ({"rate_limit": 10, "burst_limit": True}, "burst_limit"),
+    ],
+)
+def test_the_api_throttle_setting_is_checked(
+    throttle: dict[str, Any] | None, refused: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = json.loads((CHALICE / "config.json").read_text())
+    config["stages"]["prod"].pop("api_throttling", None)
+    config.pop("api_throttling", None)
+    if throttle is not None:
+        config["stages"]["prod"]["api_throttling"] = throttle
+    written = tmp_path / "config.json"
+    written.write_text(json.dumps(config))
+    monkeypatch.setattr(template, "CHALICE_CONFIG", written)
+    with pytest.raises(ValueError, match=refused):
+        template.api_throttling()
+
+
+def test_the_api_throttle_falls_back_to_the_top_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = json.loads((CHALICE / "config.json").read_text())
+    config["stages"]["prod"].pop("api_throttling", None)
+    config["api_throttling"] = {"rate_limit": 12.5, "burst_limit": 30}
+    written = tmp_path / "config.json"
+    written.write_text(json.dumps(config))
+    monkeypatch.setattr(template, "CHALICE_CONFIG", written)
+    assert template.api_throttling() == (12.5, 30)

@@ -3,7 +3,8 @@
 Independent of chalicelib.store.template: the table is compared with the PynamoDB models' own
 attributes and index classes, the queues and event sources with chalicelib.queues and app.py's
 handlers, the policies with the actions listed in chalicelib.aws_actions. tests/unit/test_infra.py
-checks the generated resources' details (receive counts, timeouts, environments, scopes).
+checks the generated resources' details (receive counts, timeouts, environments, scopes);
+tests/unit/test_template_cdn.py the images CDN, the API's throttle and tracing, from WRITTEN.
 """
 
 import json
@@ -15,16 +16,20 @@ from chalice.app import SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib import queues
-from chalicelib.aws_actions import AWS_ACTIONS
+from chalicelib.aws_actions import ANY_RESOURCE_ACTIONS, AWS_ACTIONS
 from chalicelib.store.models import TableItem
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = json.loads((ROOT / "infra" / "resources.json").read_text())["Resources"]
+# The checked-in template as `chalice package --merge-template` takes it (Parameters, Resources,
+# Outputs), and its resources.
+WRITTEN: dict[str, Any] = json.loads((ROOT / "infra" / "resources.json").read_text())
+TEMPLATE: dict[str, Any] = WRITTEN["Resources"]
 
 # Actions the code can call that the deployed policies need not grant, each with the reason.
 KNOWN_GAPS = {
     # store/jobs.py looks a queue's URL up only when CAPTION_QUEUE_URL / EXPORT_QUEUE_URL is
-    # unset; the template sets them on every function that sends (test_infra checks which).
+    # unset; a deployed stage's settings require both and the template sets them on every
+    # function (test_infra, test_settings_check).
     "sqs:GetQueueUrl",
 }
 
@@ -35,7 +40,7 @@ def _keys(attributes: Any) -> list[tuple[str, str]]:
     return keys
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
@@ -106,11 +111,21 @@ def _statements(stage: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_policy_has_no_wildcards(stage: str) -> None:
     for statement in _statements(stage):
-        for action in _as_list(statement["Action"]):
+        for action in as_list(statement["Action"]):
             assert "*" not in action and "?" not in action, f"{stage}: wildcard action {action}"
-        if statement.get("Sid") != "Logs":
-            assert "*" not in _as_list(statement["Resource"]), f"{stage}: {statement.get('Sid')} on every resource"
+        if "*" in as_list(statement["Resource"]):
+            # Only what IAM cannot scope, alone in its statement (chalicelib.aws_actions).
+            opened = set(as_list(statement["Action"])) - ANY_RESOURCE_ACTIONS
+            assert not opened, f"{stage}: {statement.get('Sid')} grants {sorted(opened)} on every resource"
+            assert as_list(statement["Resource"]) == ["*"], statement
         assert "NotAction" not in statement and "NotResource" not in statement, statement
+
+
+def test_only_x_ray_may_have_every_resource() -> None:
+    # Pinned: widening the allowance is a change to this test too. X-Ray's writes only, not
+    # its reads of other traces, sampling rules or groups.
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} == ANY_RESOURCE_ACTIONS
+    assert set(AWS_ACTIONS) >= ANY_RESOURCE_ACTIONS
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -120,7 +135,7 @@ def test_policy_grants_every_action_the_code_uses(stage: str) -> None:
         action
         for statement in _statements(stage)
         if statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"])
+        for action in as_list(statement["Action"])
     }
     missing = sorted(set(AWS_ACTIONS) - granted - KNOWN_GAPS)
     assert not missing, f"policy-{stage}.json does not grant {missing}"
