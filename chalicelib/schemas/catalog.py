@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field, field_validator
 
-from chalicelib.schemas.common import WireModel
+from chalicelib.schemas.common import NOT_BLANK_SCHEMA, WireModel
 
 
 class FacetQuery(WireModel):
@@ -56,7 +56,7 @@ def _clean(value: str) -> str:
 class BrandCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=1000)
+    name: str = Field(max_length=1000, json_schema_extra=NOT_BLANK_SCHEMA)
     organization_id: uuid.UUID | None = None
 
     _strip = field_validator("name")(_clean)
@@ -65,7 +65,7 @@ class BrandCreate(WireModel):
 class BrandUpdate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=1000)
+    name: str = Field(max_length=1000, json_schema_extra=NOT_BLANK_SCHEMA)
 
     _strip = field_validator("name")(_clean)
 
@@ -82,8 +82,8 @@ class BrandPublic(WireModel):
 class BrandCollectionCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=255)
-    brand: str = Field(max_length=1000)
+    name: str = Field(max_length=255, json_schema_extra=NOT_BLANK_SCHEMA)
+    brand: str = Field(max_length=1000, json_schema_extra=NOT_BLANK_SCHEMA)
     organization_id: uuid.UUID | None = None
 
     _strip = field_validator("name", "brand")(_clean)

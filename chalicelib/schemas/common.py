@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +20,33 @@ class WireModel(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True, json_schema_serialization_defaults_required=True)
+
+
+# The characters str.strip() removes (str.isspace()), spelled out so that a JSON Schema pattern
+# (ECMA regex, whose \s differs) and the service agree on which strings are blank.
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# A string with at least one character that is not white space: documented (JSON Schema
+# `pattern`) for a field whose validator refuses a blank value with its own message.
+NOT_BLANK = f"[^{SPACE}]"
+NOT_BLANK_SCHEMA: dict[str, Any] = {"pattern": NOT_BLANK}
+
+
+def not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A partial update's `json_schema_extra`: the fields named may be left out but not sent as
+    null (a check refuses null), so their documented schema admits no null and has no default."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            prop = schema["properties"][name]
+            options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
+            if len(options) == 1:
+                prop.update(options[0])
+            elif options:
+                prop["anyOf"] = options
+            if prop.get("default", ...) is None:
+                del prop["default"]
+
+    return edit
 
 
 class Message(WireModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from chalicelib.schemas.common import WireModel
+from chalicelib.schemas.common import WireModel, not_nullable
 from chalicelib.schemas.enums import (
     AgeClass,
     MediaResourceType,
@@ -130,8 +130,14 @@ class ProductCreate(_ProductFields):
     public: bool = False
 
 
+# Fields of an update that may be left out but not cleared (the product service refuses null).
+NOT_NULLABLE_UPDATES = ("name", "public", "enabled")
+
+
 class ProductUpdate(_ProductFields):
     """Partial: only the fields sent are changed (see `model_fields_set`)."""
+
+    model_config = ConfigDict(json_schema_extra=not_nullable(*NOT_NULLABLE_UPDATES))
 
     name: str | None = Field(default=None, max_length=255, min_length=1)
     gender: ProductGender | None = None

@@ -24,7 +24,8 @@ class LoginForm(WireModel):
 class UserCreate(WireModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr = Field(max_length=255)
+    # 254: the longest address email-validator (RFC 5321) accepts.
+    email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=8, max_length=128)
     full_name: str | None = Field(default=None, max_length=255)
     is_superuser: bool = False
@@ -61,7 +62,7 @@ class OrganizationsPublic(WireModel):
 class MemberAdd(WireModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr | None = None
+    email: EmailStr | None = Field(default=None, max_length=254)
     user_id: uuid.UUID | None = None
     role: MemberRole = MemberRole.MEMBER
 
