@@ -51,5 +51,10 @@ package: $(STAMP)
 template-check: package
 	$(BIN)/cfn-lint build/sam.json
 
+# Chromium (Debian's package, with apt-get; root or sudo) for the docs page's e2e test, when missing.
+.PHONY: chromium
+chromium:
+	scripts/ensure-chromium.sh
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

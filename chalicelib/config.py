@@ -150,7 +150,9 @@ class Settings(BaseSettings):
         items = _comma_list(value)
         if items is None:
             return value
-        allowed = {"image/jpeg", "image/png", "image/webp"}
+        from chalicelib.schemas.uploads import SUPPORTED_UPLOAD_TYPES
+
+        allowed = set(SUPPORTED_UPLOAD_TYPES)
         types = [str(item).strip().lower() for item in items if str(item).strip()]
         unknown = sorted(set(types) - allowed)
         if unknown:

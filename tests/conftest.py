@@ -30,6 +30,7 @@ profiles.register()
 # order (pytest-xdist --dist loadfile --no-loadscope-reorder): starting these first keeps one
 # worker from being left alone with a long file at the end.
 LONGEST_FIRST = (
+    "tests/api/test_openapi_fuzz.py",
     "tests/api/test_facets_state_machine.py",
     "tests/api/test_listing_property.py",
     "tests/api/test_tenancy.py",
@@ -39,6 +40,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_stack_signals.py",
     "tests/api/test_catalog.py",
     "tests/e2e/test_local_stack.py",
+    "tests/e2e/test_docs_page.py",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib import observability
 from chalicelib.api.request import bearer_token
 from chalicelib.errors import NotAuthenticated
 from chalicelib.wiring import org_repository, users
@@ -20,4 +21,7 @@ def caller(request: Request) -> Caller:
     token = bearer_token(request)
     if token is None:
         raise NotAuthenticated()
-    return Caller(user=users().current_user(token), orgs=org_repository())
+    user = users().current_user(token)
+    # Known from here on: this request's later lines, and its access line, name the caller.
+    observability.append_keys(user_id=user.id)
+    return Caller(user=user, orgs=org_repository())

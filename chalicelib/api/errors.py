@@ -5,25 +5,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalice.app import Response
 from pydantic import BaseModel
 
+from chalicelib import observability
 from chalicelib.errors import DomainError, InvalidField, NotAuthenticated, Unavailable
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
-
-
-@lru_cache(maxsize=1)
-def logger() -> Logger:
-    # Built on the first unhandled error, not at import: powertools costs ~6 ms of every cold start.
-    from aws_lambda_powertools import Logger
-
-    return Logger(service="sartiq-products")
-
 
 JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
@@ -46,6 +34,11 @@ def render(model: BaseModel | dict[str, Any], status_code: int = 200) -> Respons
     return Response(body=body, status_code=status_code, headers=dict(JSON_HEADERS))
 
 
+def internal_error() -> Response:
+    """The answer to anything unexpected: what went wrong is in the log, never in the body."""
+    return Response(body=json.dumps({"detail": "Internal Server Error"}), status_code=500, headers=dict(JSON_HEADERS))
+
+
 def api_view(view: Callable[..., Response]) -> Callable[..., Response]:
     """Every route is wrapped: a domain error becomes its HTTP answer, anything else a 500."""
 
@@ -56,9 +49,7 @@ def api_view(view: Callable[..., Response]) -> Callable[..., Response]:
         except DomainError as error:
             return error_response(error)
         except Exception:
-            logger().exception("unhandled error")
-            return Response(
-                body=json.dumps({"detail": "Internal Server Error"}), status_code=500, headers=dict(JSON_HEADERS)
-            )
+            observability.logger().exception("unhandled error")
+            return internal_error()
 
     return wrapper

@@ -16,9 +16,12 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.observability import metric
+from chalicelib.schemas.common import utcnow
 from chalicelib.schemas.enums import TaskStatus
 from chalicelib.services.captioning import Caption, Captioner, CaptionFailed, CaptionImage, CaptionRequest
 from chalicelib.store.blobs import ImageStore, product_image_key
@@ -64,6 +67,17 @@ def plan_caption(item: ProductItem) -> bool:
         return False
     _reset(item, cover_id, str(uuid.uuid4()))
     return True
+
+
+def _latency_ms(item: ProductItem) -> float | None:
+    """Milliseconds from the product write that started the task to now. No record holds the
+    task's start: the product's updated_at does, unless an edit that kept the cover came
+    meanwhile (then this is a lower bound)."""
+    try:
+        elapsed = utcnow() - datetime.fromisoformat(str(item.updated_at))
+    except (TypeError, ValueError):  # no timestamp, or one without its zone
+        return None
+    return max(0.0, elapsed.total_seconds() * 1000)
 
 
 def _reset(item: ProductItem, media_id: str | None, task_id: str | None) -> None:
@@ -156,7 +170,8 @@ class CaptionService:
             self.queue.send({"product_id": product_id, "task_id": task_id})
         except Exception as exc:
             logger.exception("caption job not queued", extra={"product_id": product_id})
-            self.store.mark(product_id, task_id, TaskStatus.FAILED, error=f"Not queued: {exc.__class__.__name__}")
+            if self.store.mark(product_id, task_id, TaskStatus.FAILED, error=f"Not queued: {exc.__class__.__name__}"):
+                metric("CaptionsFailed")
 
     # -- running a task (the worker, or the request within its budget) -----------------
 
@@ -188,6 +203,10 @@ class CaptionService:
             product_id, task_id, media_id, caption.caption, caption.alt_text, caption.description
         ):
             return JobOutcome()  # superseded meanwhile
+        metric("CaptionsDone")
+        latency = _latency_ms(item)
+        if latency is not None:
+            metric("CaptionLatency", "Milliseconds", latency)
         return JobOutcome(caption=caption)
 
     def _failed(
@@ -195,14 +214,16 @@ class CaptionService:
     ) -> JobOutcome:
         settings = get_settings()
         if not retryable:
-            self.store.mark(item.id, task_id, TaskStatus.FAILED, error=reason)
+            if self.store.mark(item.id, task_id, TaskStatus.FAILED, error=reason):
+                metric("CaptionsFailed")
             return JobOutcome()
         if in_request:
             # The request's attempt is not a delivery: the queue makes the counted ones. The
             # request queues the job, unless it gave up waiting (then it has queued it already).
             return JobOutcome(queue=True)
         if attempt >= settings.caption_max_attempts:
-            self.store.mark(item.id, task_id, TaskStatus.FAILED, retry_count=attempt - 1, error=reason)
+            if self.store.mark(item.id, task_id, TaskStatus.FAILED, retry_count=attempt - 1, error=reason):
+                metric("CaptionsFailed")
             return JobOutcome(done=False, dead=True)
         self.store.mark(item.id, task_id, TaskStatus.RETRYING, retry_count=attempt, error=reason)
         delay = settings.caption_retry_base_seconds * 2 ** (attempt - 1)

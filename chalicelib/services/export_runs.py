@@ -30,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
+from chalicelib.observability import metric
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ShotStatus, TaskStatus
 from chalicelib.services.zipping import MultipartSink, ResumableZip, UploadState
@@ -223,6 +224,7 @@ class ExportRunner:
             if not self.tasks.update_held(task_id, lease, fields):
                 return RunOutcome("cancelled")
             if last:
+                metric("ExportsFailed")
                 self._discard(task_id)
                 return RunOutcome("failed")
             # A new message rather than SQS's redelivery of this one: a duplicate delivery of it,
@@ -330,6 +332,8 @@ class ExportRunner:
             # Cancelled while the archive was being completed: nothing is left behind.
             self.s3.delete_object(Bucket=self.bucket, Key=archive_key(task_id))
             return RunOutcome("cancelled")
+        metric("ExportsCompleted")
+        metric("ExportBytes", "Bytes", size)
         return RunOutcome("completed")
 
     @staticmethod

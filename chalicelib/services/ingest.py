@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chalicelib.config import get_settings
+from chalicelib.observability import metric
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import MediaStatus
 from chalicelib.services.media import ImageRejected, examine_image, media_public
@@ -88,6 +89,7 @@ class MediaIngest:
         public = media_public(media_id, settings.media_url(key), image, record.created_at or iso(utcnow()))
         if not self.media.finish_upload(media_id, etag, MediaStatus.READY, public=public, sequencer=sequencer):
             return Result(Outcome.SKIPPED, "already ingested")
+        metric("UploadsIngested")
         return Result(Outcome.READY)
 
     def _fail(self, media_id: str, key: str, etag: str, sequencer: str | None, reason: str) -> Result:
@@ -98,5 +100,6 @@ class MediaIngest:
         if not self.media.finish_upload(media_id, etag, MediaStatus.FAILED, reason=reason, sequencer=sequencer):
             return Result(Outcome.SKIPPED, "already recorded")
         self.images.delete_version(key, etag)
+        metric("UploadsRejected")
         logger.info("upload refused", extra={"media_id": media_id, "reason": reason})
         return Result(Outcome.FAILED, reason)

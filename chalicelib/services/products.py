@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import get_settings
+from chalicelib.observability import metric
 
 if TYPE_CHECKING:
     from chalicelib.services.captions import CaptionService
@@ -13,6 +14,7 @@ from chalicelib.errors import Busy, Forbidden, InvalidField
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ProductGender, ProductShootingStatus, TaskStatus
 from chalicelib.schemas.products import (
+    NOT_NULLABLE_UPDATES,
     STORED_FIELDS,
     MediaInput,
     ProductCreate,
@@ -61,7 +63,6 @@ _PLAIN_FIELDS = tuple(
         "is_filler",
     }
 )
-_NOT_NULLABLE = ("name", "public", "enabled")
 
 
 def _plan_caption(item: ProductItem) -> bool:
@@ -212,6 +213,7 @@ class ProductService:
             self._discard_uploads(product_id, [plan])
             raise
         self._after_save(item, plan, {})
+        metric("ProductsCreated")
         if captioning:
             return self.captions.start(item, sync=sync_captioning)
         return item
@@ -220,7 +222,7 @@ class ProductService:
 
     def update(self, caller: Caller, product_id: str, data: ProductUpdate, organization_id: str | None) -> ProductItem:
         sent = data.model_fields_set
-        for name in _NOT_NULLABLE:
+        for name in NOT_NULLABLE_UPDATES:
             if name in sent and getattr(data, name) is None:
                 raise InvalidField.single([name], "Field cannot be null", None, "not_nullable")
         self._check_image_counts(data)
