@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
+DEVELOPMENT_SUPERUSER_PASSWORD = "changethis-admin"
 
 # Environments that run against moto or a developer's machine; any other value is a deployed stage.
 LOCAL_ENVIRONMENTS = frozenset({"local", "test"})
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
     jwt_algorithm: str = "HS256"
 
     first_superuser: str = "admin@example.com"
-    first_superuser_password: SecretStr = SecretStr("changethis-admin")
+    first_superuser_password: SecretStr = SecretStr(DEVELOPMENT_SUPERUSER_PASSWORD)
 
     # argon2id cost (argon2-cffi's defaults); tests lower them, never a deployed stage.
     argon2_time_cost: int = 3
@@ -135,7 +136,8 @@ class Settings(BaseSettings):
     @field_validator("media_base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
-        if value is None:
+        if value is None or not value.strip():
+            # Empty is unset (a deployed stage then reports it missing), not an invalid URL.
             return None
         parts = urlsplit(value.strip())
         # Stored in every image URL the API hands out: a host without a scheme would make
@@ -196,10 +198,29 @@ class Settings(BaseSettings):
             return f"{self.aws_endpoint_url.rstrip('/')}/{self.images_bucket}/{key}"
         return f"https://{self.images_bucket}.s3.{self.aws_region}.amazonaws.com/{key}"
 
+    def _bucket_url_prefixes(self) -> tuple[str, ...]:
+        """Every base under which a URL names an object of the images bucket: the one handed out
+        now (the CDN's), and S3's own forms (URLs stored before the CDN, presigned upload
+        previews; a local stack's moto server)."""
+        bucket, region = self.images_bucket, self.aws_region
+        forms = [self.media_url("")]
+        if self.aws_endpoint_url:
+            forms.append(f"{self.aws_endpoint_url.rstrip('/')}/{bucket}/")
+        forms += [
+            f"https://{bucket}.s3.{region}.amazonaws.com/",
+            f"https://{bucket}.s3.amazonaws.com/",
+            f"https://s3.{region}.amazonaws.com/{bucket}/",
+        ]
+        return tuple(dict.fromkeys(forms))
+
     def media_key_from_url(self, url: str) -> str | None:
-        """The object key when `url` points into our images bucket, else None."""
-        prefix = self.media_url("")
-        return url[len(prefix) :] if url.startswith(prefix) and len(url) > len(prefix) else None
+        """The object key when `url` points into our images bucket, else None. A query (a
+        presigned URL's signature) is not part of the key."""
+        base = url.split("?", 1)[0].split("#", 1)[0]
+        for prefix in self._bucket_url_prefixes():
+            if base.startswith(prefix) and len(base) > len(prefix):
+                return base[len(prefix) :]
+        return None
 
 
 def _variable(field: str) -> str:

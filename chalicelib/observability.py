@@ -88,6 +88,9 @@ def _patterns() -> tuple[re.Pattern[str], tuple[tuple[re.Pattern[str], str], ...
             ),
             rf"\1\2{MASK}\2",
         ),
+        # A pydantic ValidationError's text quotes every refused input (`input_value='hunter2'`),
+        # whatever its field: a password among them. The field and the reason stay.
+        (re.compile(r"""\binput_value=(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|[^,\]\s]+)"""), f"input_value={MASK}"),
         # password=x in a form body or a query string.
         (re.compile(r"\b(\w*(?:password|passwd|secret|token)\w*)=[^&\s\"'<>\\]+", re.I), rf"\1={MASK}"),
     )

@@ -59,6 +59,9 @@ class Header:
     name: str
     description: str
     max_length: int | None = None
+    pattern: str | None = None
+    # Reads the raw value (None when absent): the view's argument, or an InvalidInput.
+    check: Callable[[str | None], str | None] | None = None
 
     @property
     def argument(self) -> str:
@@ -115,6 +118,10 @@ def operation_of(handler: Callable[..., Any]) -> Operation | None:
     return _OPERATIONS.get(handler)
 
 
+def _as_sent(value: str | None) -> str | None:
+    return value
+
+
 def _read_inputs(op: Operation, request: Request, uri_params: dict[str, str]) -> dict[str, Any]:
     """The view's arguments from the request; every bad input in one 422, as FastAPI reports."""
     errors: list[dict[str, Any]] = []
@@ -129,7 +136,8 @@ def _read_inputs(op: Operation, request: Request, uri_params: dict[str, str]) ->
     for param in op.path_params:
         collect(param, functools.partial(path_uuid, op.doc_name(param), uri_params[param]))
     for header in op.headers:
-        kwargs[header.argument] = request.headers.get(header.name)
+        check = header.check or _as_sent
+        collect(header.argument, functools.partial(check, request.headers.get(header.name)))
     if op.query is not None:
         model = resolve(op.query)
         collect("query", lambda: query(request, model, multi=op.multi))

@@ -49,7 +49,6 @@ window.addEventListener("load", function () {
     url: "openapi.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
-    persistAuthorization: true,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
   });

@@ -15,10 +15,12 @@ from chalicelib.api.contract import Header, endpoint
 from chalicelib.schemas.common import Message
 from chalicelib.schemas.exports import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
     ExportApprovedShotsRequest,
     ExportTaskPublic,
     ExportTasksPublic,
     ExportTasksQuery,
+    check_idempotency_key,
 )
 from chalicelib.schemas.products import OrganizationQuery
 
@@ -54,6 +56,8 @@ def to_public(task: Any) -> ExportTaskPublic:
             "Idempotency-Key",
             "Repeating a request with the same key (and body) within 24 hours answers the task the first one started.",
             IDEMPOTENCY_KEY_MAX_LENGTH,
+            IDEMPOTENCY_KEY_PATTERN,
+            check_idempotency_key,
         ),
     ),
     errors=frozenset({403, 409, 503}),

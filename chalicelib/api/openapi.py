@@ -79,6 +79,12 @@ _ERROR_DESCRIPTIONS = {
 
 _HEADER_STRING = {"schema": {"type": "string"}}
 
+# API Gateway's answer when the stage's throttling refuses a request (not the service's shape).
+_THROTTLED: dict[str, Any] = {
+    "description": "Too many requests: the stage's throttling refused it (API Gateway's answer); retry later",
+    "content": {"application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}},
+}
+
 
 def _error_response(code: int) -> dict[str, Any]:
     schema = "HTTPValidationError" if code == 422 else "HTTPError"
@@ -157,6 +163,8 @@ def _header_params(op: Operation) -> list[dict[str, Any]]:
         schema: dict[str, Any] = {"type": "string", "minLength": 1}
         if header.max_length:
             schema["maxLength"] = header.max_length
+        if header.pattern:
+            schema["pattern"] = header.pattern
         params.append(
             {
                 "name": header.name,
@@ -200,7 +208,8 @@ def _operation(op: Operation, builder: _Builder, description: str | None) -> dic
     for code in op.status_codes:
         if code != op.status:
             responses[str(code)] = _error_response(code)
-    out["responses"] = responses
+    responses["429"] = _THROTTLED
+    out["responses"] = dict(sorted(responses.items()))
     if op.secure:
         out["security"] = [{SECURITY_SCHEME: []}]
     return out
@@ -261,6 +270,23 @@ def document() -> dict[str, Any]:
     return parsed
 
 
+def base_path(context: dict[str, Any]) -> str:
+    """What precedes the route in the path the client called: API Gateway's stage (`/api`) or a
+    custom domain's base path; empty locally. The routes are documented without it."""
+    path, route = str(context.get("path") or ""), str(context.get("resourcePath") or "")
+    return path[: -len(route)].rstrip("/") if route and path.endswith(route) else ""
+
+
 @bp.route("/openapi.json", methods=["GET"])
 def openapi() -> Response:
-    return Response(body=_serialized(bp.current_app), status_code=200, headers={"Content-Type": "application/json"})
+    body = _serialized(bp.current_app)
+    prefix = base_path(bp.current_request.context)
+    if prefix:
+        # Behind a stage, the docs page's "Try it out" (and any client reading `servers`) must
+        # call /<stage>/api/v1/..., not the host's root.
+        doc = json.loads(body)
+        doc["servers"] = [{"url": prefix}]
+        flow = doc["components"]["securitySchemes"][SECURITY_SCHEME]["flows"]["password"]
+        flow["tokenUrl"] = prefix + flow["tokenUrl"]
+        body = json.dumps(doc)
+    return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})

@@ -9,13 +9,15 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
+from chalicelib.errors import InvalidInput
 from chalicelib.schemas.common import PageQuery, WireModel
 from chalicelib.schemas.enums import ExportTaskType, TaskStatus
 
 MAX_EXPORT_PRODUCTS = 1000
 # The Idempotency-Key header of POST /products/export-approved-shots/async: 1 to this many
-# visible ASCII characters.
+# printable ASCII characters, not all of them spaces (surrounding spaces are dropped).
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
 
 
 class ExportApprovedShotsRequest(WireModel):
@@ -67,3 +69,18 @@ class ExportTasksQuery(PageQuery):
 
     limit: int = Field(default=10, ge=1, le=1000)
     status: TaskStatus | None = None
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    """The Idempotency-Key header: absent (None), or 1 to 255 visible ASCII characters."""
+    if value is None:
+        return None
+    key = value.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
+        raise InvalidInput.single(
+            ["header", "Idempotency-Key"],
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters",
+            value,
+            "idempotency_key",
+        )
+    return key

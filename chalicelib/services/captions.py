@@ -10,6 +10,7 @@ as the product's description where the user wrote none (services/products.py `to
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import uuid
@@ -139,7 +140,9 @@ class CaptionService:
             return item
         # The product was just written: the task runs on that copy (no read), and a completed
         # caption is applied to it as the worker's write applied it to the stored one.
-        future: Future[JobOutcome] = _executor().submit(self._caption, item, task_id, 1, True)
+        # In the request's context: the thread's log lines carry its correlation and user ids.
+        context = contextvars.copy_context()
+        future: Future[JobOutcome] = _executor().submit(context.run, self._caption, item, task_id, 1, True)
         try:
             outcome = future.result(timeout=get_settings().caption_sync_budget_seconds)
         except FutureTimeout:

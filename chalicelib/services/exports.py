@@ -38,12 +38,12 @@ from chalicelib.errors import Conflict, InvalidField, InvalidInput, NotFound, Un
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ExportTaskType, TaskStatus
 from chalicelib.schemas.exports import (
-    IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_EXPORT_PRODUCTS,
     ExportApprovedShotsRequest,
     ExportTaskPublic,
     ExportTasksPublic,
     ExportTasksQuery,
+    check_idempotency_key,
 )
 from chalicelib.schemas.products import ProductListQuery
 from chalicelib.services.access import Caller
@@ -197,21 +197,6 @@ def _idempotent_start() -> Callable[..., Any]:
         key_prefix=IDEMPOTENCY_PREFIX,
     )
     return cast(Callable[..., Any], idempotent)
-
-
-def check_idempotency_key(value: str | None) -> str | None:
-    """The Idempotency-Key header: absent (None), or 1 to 255 visible ASCII characters."""
-    if value is None:
-        return None
-    key = value.strip()
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-        raise InvalidInput.single(
-            ["header", "Idempotency-Key"],
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters",
-            value,
-            "idempotency_key",
-        )
-    return key
 
 
 class ExportService:

@@ -84,7 +84,14 @@ class UploadService:
         item = self.media.get(media_id)
         if item is None or item.product_id is not None or item.expired or not can_use_upload(caller, item):
             raise NotFound(_NOT_FOUND)
-        return upload_status(item)
+        status = upload_status(item)
+        if status.media is not None:
+            # The images CDN serves products' copies only, never unchecked uploads: a preview of
+            # an upload is a short-lived URL of the object itself (a product still takes it by
+            # this URL or by its id).
+            preview = self.images.presigned_get(upload_key(item.id), get_settings().upload_expires_seconds)
+            status.media.url = preview
+        return status
 
 
 def upload_status(item: MediaItem) -> UploadStatusPublic:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from chalicelib.config import get_settings
+from chalicelib.config import DEVELOPMENT_SUPERUSER_PASSWORD, SettingsError, get_settings
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.users import UserCreate, UserPublic
@@ -69,9 +69,14 @@ class UserService:
         existing = self.users.get_by_email(settings.first_superuser)
         if existing is not None:
             return existing
+        password = settings.first_superuser_password.get_secret_value()
+        if settings.deployed and password == DEVELOPMENT_SUPERUSER_PASSWORD:
+            # The development password is in this repository: a deployed stage's first
+            # superuser would be anyone's.
+            raise SettingsError("FIRST_SUPERUSER_PASSWORD must be set for a deployed stage, not the development value")
         data = UserCreate(
             email=settings.first_superuser,
-            password=settings.first_superuser_password.get_secret_value(),
+            password=password,
             full_name="Admin",
             is_superuser=True,
         )

@@ -143,6 +143,14 @@ class ImageStore:
         )
         return PresignedPost(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
 
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A short-lived URL of one object, signed locally (no AWS call): for objects the images
+        CDN does not serve (uploads)."""
+        url: str = s3_client().generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        )
+        return url
+
     def delete_prefix(self, prefix: str) -> None:
         paginator = s3_client().get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):

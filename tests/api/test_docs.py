@@ -102,8 +102,10 @@ def test_the_init_script_points_at_the_document_next_to_the_page(api: Api) -> No
     script = r.raw.decode()
     assert 'url: "openapi.json"' in script
     assert urljoin("/prod/api/v1/docs", "openapi.json") == "/prod/api/v1/openapi.json"
-    for option in ('dom_id: "#swagger-ui"', "deepLinking: true", "persistAuthorization: true"):
+    for option in ('dom_id: "#swagger-ui"', "deepLinking: true"):
         assert option in script
+    # A bearer token (8 days) is not kept in the API origin's localStorage across visits.
+    assert "persistAuthorization" not in script
 
 
 @pytest.mark.parametrize("asset", sorted(CONTENT_TYPES))

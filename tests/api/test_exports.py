@@ -457,6 +457,14 @@ def test_same_key_with_another_body(api: Api, me: tuple[str, str]) -> None:
     assert ok(api.get(TASKS, token))["count"] == 1
 
 
+def test_a_bad_key_and_a_bad_body_are_one_422(api: Api, me: tuple[str, str]) -> None:
+    """The header is read with the body, as FastAPI reads its parameters: every fault at once."""
+    _, token = me
+    detail = assert_422(start(api, token, {"product_ids": "nope"}, key=" \t "), ["header", "Idempotency-Key"])
+    assert {tuple(e["loc"][:2]) for e in detail} == {("header", "Idempotency-Key"), ("body", "product_ids")}
+    assert export_messages() == []
+
+
 def test_same_key_of_another_user(api: Api, me: tuple[str, str], other: tuple[str, str]) -> None:
     _, token = me
     other_id, other_token = other

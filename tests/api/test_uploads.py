@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from chalicelib.config import get_settings
 from chalicelib.store.media import MediaRepository
@@ -322,14 +323,18 @@ def test_a_product_uses_a_ready_upload_by_id_by_url_and_as_reference_images(api:
     ready = api.get(f"{UPLOADS}{by_id}", token).json
     assert_status_public(ready)
     assert ready["status"] == "READY" and ready["media"]["id"] == by_id
-    assert ready["media"]["url"] == upload_url(by_id)
+    # The images CDN serves products' copies only: an upload's preview is a presigned URL of it.
+    preview = ready["media"]["url"]
+    assert preview.split("?")[0].endswith(f"/uploads/{by_id}") and "X-Amz-Signature=" in preview
+    assert requests.get(preview, timeout=10).content == PNG
 
     r = create_product(
         api,
         token,
         cover_image={"media_resource_id": by_id},
         back_image=upload_url(by_url),
-        reference_images=[{"media_resource_id": by_url}, upload_url(by_id), {"url": upload_url(by_url)}],
+        # By its preview URL too, and by the S3 URL stored before the images CDN.
+        reference_images=[{"media_resource_id": by_url}, preview, {"url": upload_url(by_url)}],
     )
     assert r.status == 200, r
     product = r.json

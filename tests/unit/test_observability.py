@@ -53,6 +53,20 @@ def test_scrub_keeps_ordinary_text() -> None:
         assert scrub(text) == text
 
 
+def test_a_validation_errors_inputs_are_masked() -> None:
+    """An unhandled ValidationError's text quotes the inputs it refused: a password among them."""
+    from pydantic import BaseModel, Field, ValidationError
+
+    class Form(BaseModel):
+        password: str = Field(min_length=20)
+
+    with pytest.raises(ValidationError) as caught:
+        Form(password="hunter2-secret")
+    text = scrub(str(caught.value))
+    assert "hunter2" not in text
+    assert "password" in text and "string_too_short" in text
+
+
 def test_redact_masks_sensitive_keys_at_any_depth() -> None:
     record = {
         "message": "upload signed",

@@ -4,6 +4,7 @@ types."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 
 import app as application
-from chalicelib.api.openapi import UNDOCUMENTED, build_document, document
+from chalicelib.api.openapi import UNDOCUMENTED, base_path, build_document, document
 from tests.schema import reference
 
 # Where the service refuses, on purpose, an input the reference allows (spec README: only a
@@ -133,6 +134,7 @@ def test_every_operation_has_a_unique_id_a_tag_and_its_status_codes(doc: dict[st
         for method, op in ops.items():
             assert op["tags"] and op["summary"], (method, path)
             codes = set(op["responses"])
+            assert "429" in codes, (method, path)  # the stage's throttling
             if "security" in op:
                 assert {"401", "404", "400"} <= codes, (method, path)
                 assert op["responses"]["401"]["headers"]["WWW-Authenticate"]
@@ -245,3 +247,52 @@ def test_the_added_endpoints_are_documented(doc: dict[str, Any]) -> None:
     assert "Location" in download["responses"]["302"]["headers"]
     start = paths["/api/v1/products/export-approved-shots/async"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in start["parameters"])
+
+
+@pytest.mark.parametrize(
+    ("path", "route", "prefix"),
+    [
+        ("/api/v1/openapi.json", "/api/v1/openapi.json", ""),
+        ("/api/api/v1/openapi.json", "/api/v1/openapi.json", "/api"),
+        ("/catalog/v2/api/v1/openapi.json", "/api/v1/openapi.json", "/catalog/v2"),
+        ("", "", ""),
+    ],
+)
+def test_behind_a_stage_the_document_names_its_base_path(path: str, route: str, prefix: str) -> None:
+    assert base_path({"path": path, "resourcePath": route}) == prefix
+
+
+def test_served_locally_the_document_has_no_servers(api: Any) -> None:
+    r = api.get("/api/v1/openapi.json")
+    assert r.status == 200 and "servers" not in r.json
+
+
+def test_behind_a_stage_the_served_document_has_its_server(aws: None) -> None:
+    """The Lambda handler given API Gateway's event for /api/api/v1/openapi.json (stage `api`)."""
+    event = {
+        "resource": "/api/v1/openapi.json",
+        "path": "/api/v1/openapi.json",
+        "httpMethod": "GET",
+        "headers": {"Host": "abc.execute-api.us-east-1.amazonaws.com"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": "/api/v1/openapi.json",
+            "path": "/api/api/v1/openapi.json",
+            "httpMethod": "GET",
+            "stage": "api",
+            "requestId": "c0ffee00-0000-4000-8000-000000000000",
+        },
+    }
+    answer = application.app(event, None)
+    assert answer["statusCode"] == 200
+    doc = json.loads(answer["body"])
+    assert doc["servers"] == [{"url": "/api"}]
+    # Swagger UI's "Authorize" posts the sign-in form there.
+    flow = doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
+    assert flow["tokenUrl"] == "/api/api/v1/login/access-token"

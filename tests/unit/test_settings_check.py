@@ -158,3 +158,49 @@ def test_media_base_url_must_be_a_url(env: pytest.MonkeyPatch) -> None:
     message = _failure(env)
     assert message.startswith("Invalid environment variable(s): MEDIA_BASE_URL: ")
     assert "d111111abcdef8.cloudfront.net" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://d111.cloudfront.net/products/p/1.png", "products/p/1.png"),
+        # Stored before the CDN, or presigned (an upload's preview): S3's own forms.
+        ("https://images-prod.s3.eu-west-1.amazonaws.com/products/p/1.png", "products/p/1.png"),
+        ("https://images-prod.s3.amazonaws.com/uploads/u?X-Amz-Signature=abc&X-Amz-Expires=900", "uploads/u"),
+        ("https://s3.eu-west-1.amazonaws.com/images-prod/products/p/2.png", "products/p/2.png"),
+        ("https://other-bucket.s3.eu-west-1.amazonaws.com/products/p/1.png", None),
+        ("https://d111.cloudfront.net/", None),
+        ("https://example.com/products/p/1.png", None),
+    ],
+)
+def test_our_image_urls_are_recognised_in_every_form(url: str, key: str | None) -> None:
+    settings = Settings.model_validate(
+        {
+            "media_base_url": "https://d111.cloudfront.net",
+            "images_bucket": "images-prod",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }
+    )
+    assert settings.media_key_from_url(url) == key
+
+
+class _NoUsers:
+    def get_by_email(self, email: str) -> None:
+        return None
+
+
+def test_a_deployed_stage_refuses_the_development_superuser_password(env: pytest.MonkeyPatch) -> None:
+    from chalicelib.services.users import UserService
+
+    _deployed(env)
+    with pytest.raises(SettingsError, match="FIRST_SUPERUSER_PASSWORD"):
+        UserService(users=_NoUsers()).ensure_first_superuser()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_media_base_url_is_unset(env: pytest.MonkeyPatch, value: str) -> None:
+    env.setenv("MEDIA_BASE_URL", value)
+    assert get_settings().media_base_url is None
+    _deployed(env, MEDIA_BASE_URL=value)
+    get_settings.cache_clear()
+    assert "MEDIA_BASE_URL" in _failure(env)
