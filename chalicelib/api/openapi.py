@@ -35,6 +35,22 @@ UNDOCUMENTED = frozenset({f"{PREFIX}/openapi.json", f"{PREFIX}/docs", f"{PREFIX}
 
 Mode = Literal["validation", "serialization"]
 
+# The tags in the order a reader meets them (the reference's groups first), with what each holds.
+TAGS: tuple[tuple[str, str], ...] = (
+    ("products", "Products, their shots, shooting looks and generations, and exports of approved shots"),
+    ("brands", "Brand names from products, and registered brands"),
+    ("brand-collections", "Collection names from products, and registered collections"),
+    ("seasons", "Season names from products"),
+    ("years", "Years from products"),
+    ("uploads", "Presigned uploads of images, checked by the service before a product takes them"),
+    ("shootings", "Shootings and their looks"),
+    ("shots", "Shots of a look: review, revisions and pushes to external systems"),
+    ("generations", "Generation batches, predictions and refines, as the generation service records them"),
+    ("organizations", "Organizations and their members"),
+    ("users", "Users"),
+    ("login", "Sign-in (OAuth2 password flow)"),
+)
+
 _ERROR_SCHEMAS: dict[str, Any] = {
     "HTTPError": {
         "title": "HTTPError",
@@ -246,6 +262,7 @@ def build_document(app: Chalice) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION},
+        "tags": [{"name": name, "description": text} for name, text in TAGS],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(builder.schemas.items())),

@@ -130,6 +130,9 @@ def test_every_registered_route_is_documented(doc: dict[str, Any]) -> None:
 def test_every_operation_has_a_unique_id_a_tag_and_its_status_codes(doc: dict[str, Any]) -> None:
     ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
+    used = {op["tags"][0] for ops in doc["paths"].values() for op in ops.values()}
+    declared = [tag["name"] for tag in doc["tags"]]
+    assert set(declared) == used and declared[0] == "products"
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["tags"] and op["summary"], (method, path)
