@@ -3,8 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import Request, Response, SQSEvent
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, Request, Response, SQSEvent
 
 from chalicelib import observability, queues
 from chalicelib.api import (
@@ -92,6 +92,25 @@ def observe_batch(event: SQSEvent, get_response: Callable[[SQSEvent], Any]) -> A
             )
 
 
+@app.middleware("scheduled")
+def observe_schedule(event: CloudWatchEvent, get_response: Callable[[CloudWatchEvent], Any]) -> Any:
+    from chalicelib.config import get_settings
+
+    function = str(getattr(event.context, "function_name", None) or "scheduled")
+    log = observability.logger()
+    with observability.invocation(f"## {function}", None, event.context) as call:
+        failure = _CONFIGURATION_ERROR
+        try:
+            get_settings()
+            failure = "scheduled run failed"
+            return get_response(event)
+        except Exception:
+            log.exception(failure)
+            raise
+        finally:
+            log.info("scheduled", extra={"function": function, "duration_ms": call.elapsed_ms})
+
+
 for blueprint in (
     auth.bp,
     organizations.bp,
@@ -131,3 +150,12 @@ def export_worker(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.workers import exports
 
     return exports.handle(event.to_dict(), event.context)
+
+
+# Jobs every delivery of which failed, the last ones perhaps without recording anything (a
+# timeout): recorded as FAILED from the dead-letter queues (services/dead_letters.py).
+@app.schedule(Rate(queues.SWEEP_MINUTES, unit=Rate.MINUTES), name=queues.SWEEPER_HANDLER)
+def dead_letter_sweeper(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.workers import dead_letters
+
+    return dead_letters.handle()

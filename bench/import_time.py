@@ -54,8 +54,9 @@ ROWS: dict[str, tuple[str, ...]] = {
     "media": ("app", "chalicelib.workers.media"),
     "caption": ("app", "chalicelib.workers.captions"),
     "export": ("app", "chalicelib.workers.exports"),
+    "sweeper": ("app", "chalicelib.workers.dead_letters"),
 }
-WORKERS = ("media", "caption", "export")
+WORKERS = ("media", "caption", "export", "sweeper")
 GOAL = 1.2
 # Only built-in modules are loaded before the timed import (json would otherwise be free to
 # the app); what the interpreter already held is not reported as imported.

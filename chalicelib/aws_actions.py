@@ -43,9 +43,10 @@ AWS_ACTIONS: tuple[str, ...] = (
     "sqs:SendMessage",
     # change_message_visibility (store/jobs.py JobQueue.delay: the caption worker's backoff).
     "sqs:ChangeMessageVisibility",
-    # get_queue_url (store/jobs.py) when no CAPTION_QUEUE_URL / EXPORT_QUEUE_URL is set.
+    # get_queue_url (store/jobs.py) when no queue URL (CAPTION_QUEUE_URL, MEDIA_DLQ_URL...) is set.
     "sqs:GetQueueUrl",
-    # app.py's on_sqs_message event sources: Lambda polls the queues with the function's role.
+    # app.py's on_sqs_message event sources: Lambda polls the queues with the function's role;
+    # receive_message and delete_message (store/jobs.py: the dead-letter sweeper's reads).
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",

@@ -28,6 +28,9 @@ REQUIRED_WHEN_DEPLOYED: tuple[str, ...] = (
     "media_base_url",
     "caption_queue_url",
     "export_queue_url",
+    "media_dlq_url",
+    "caption_dlq_url",
+    "export_dlq_url",
 )
 
 
@@ -106,6 +109,10 @@ class Settings(BaseSettings):
     # Exports. A run checkpoints and continues in a new message when fewer than this many
     # seconds of its invocation are left; deliveries of one export job before it is FAILED.
     export_queue_url: str | None = None
+    # The dead-letter queues the sweeper reads (the template sets them); unset, looked up by name.
+    media_dlq_url: str | None = None
+    caption_dlq_url: str | None = None
+    export_dlq_url: str | None = None
     export_time_margin_seconds: int = 90
     export_max_attempts: int = 3
 

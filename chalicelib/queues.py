@@ -28,3 +28,6 @@ UPLOADS_PREFIX = "uploads/"
 MEDIA_HANDLER = "media_ingest"
 CAPTION_HANDLER = "caption_worker"
 EXPORT_HANDLER = "export_worker"
+# The scheduled reader of the three dead-letter queues (services/dead_letters.py), and how often.
+SWEEPER_HANDLER = "dead_letter_sweeper"
+SWEEP_MINUTES = 15

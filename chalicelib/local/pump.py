@@ -10,7 +10,8 @@ names a message that was not in the batch, nothing is deleted and the whole batc
 after its visibility timeout (then, after maxReceiveCount deliveries, goes to the DLQ).
 
 Errors are logged and never end a thread: a failed poll (the moto server not up yet, a
-connection reset) is retried after a short, growing pause.
+connection reset) is retried after a short, growing pause. One more thread runs app.py's
+scheduled dead-letter sweeper every `sweep_seconds` (its schedule: queues.SWEEP_MINUTES).
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def _caption_handler(event: dict[str, Any], context: Any) -> Any:
     from chalicelib.workers import captions
 
     return captions.handle(event, context)
+
+
+def _sweep() -> Any:
+    from chalicelib.workers import dead_letters
+
+    return dead_letters.handle()
 
 
 def _export_handler(event: dict[str, Any], context: Any) -> Any:
@@ -214,6 +221,8 @@ class Pump:
         wait_seconds: int = 1,
         error_backoff: float = 0.5,
         max_backoff: float = 5.0,
+        sweep_seconds: float | None = queues.SWEEP_MINUTES * 60,
+        sweep: Callable[[], Any] = _sweep,
     ) -> None:
         self.workers = {w.queue: w for w in (default_workers(stage) if workers is None else workers)}
         self.wait_seconds = wait_seconds
@@ -224,6 +233,8 @@ class Pump:
         self.sqs: Any = boto3.client("sqs", region_name=self.region)
         self._urls: dict[str, str] = {}
         self._arns: dict[str, str] = {}
+        self.sweep_seconds = sweep_seconds
+        self.sweep = sweep
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -308,12 +319,25 @@ class Pump:
                 self._stopping.wait(pause)
                 pause = min(pause * 2, self.max_backoff)
 
+    def _sweep_loop(self) -> None:
+        # As the schedule does: the first run one interval after the start, never two at once.
+        assert self.sweep_seconds is not None
+        while not self._stopping.wait(self.sweep_seconds):
+            try:
+                self.sweep()
+            except Exception:
+                logger.exception("dead-letter sweep failed (the next one runs on schedule)")
+
     def start(self) -> None:
         if self._threads:
             return
         self._stopping.clear()
         for name in self.workers:
             thread = threading.Thread(target=self._run, args=(name,), name=f"pump-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self.sweep_seconds is not None:
+            thread = threading.Thread(target=self._sweep_loop, name="pump-dead-letter-sweeper", daemon=True)
             thread.start()
             self._threads.append(thread)
 

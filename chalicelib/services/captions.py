@@ -34,6 +34,7 @@ from chalicelib.store.products import ProductRepository
 logger = logging.getLogger(__name__)
 
 _FORMATS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}
+DEAD_LETTER_REASON = "The caption job failed on every delivery"
 _FINISHED = {TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value}
 # The product fields a captioner may word its answer with.
 _CONTEXT_FIELDS = ("name", "brand", "type", "colour", "materials", "gender", "season", "year", "pattern", "category")
@@ -175,6 +176,15 @@ class CaptionService:
             logger.exception("caption job not queued", extra={"product_id": product_id})
             if self.store.mark(product_id, task_id, TaskStatus.FAILED, error=f"Not queued: {exc.__class__.__name__}"):
                 metric("CaptionsFailed")
+
+    def give_up(self, product_id: str, task_id: str) -> bool:
+        """The job reached the dead-letter queue: every delivery failed, the last ones perhaps
+        without a word (the function timed out or ran out of memory before it could record
+        anything). The task is FAILED unless it finished or was superseded meanwhile."""
+        if self.store.mark(product_id, task_id, TaskStatus.FAILED, error=DEAD_LETTER_REASON):
+            metric("CaptionsFailed")
+            return True
+        return False
 
     # -- running a task (the worker, or the request within its budget) -----------------
 

@@ -59,6 +59,7 @@ MANIFEST_COLUMNS = (
 # A checkpoint after this many parts (8 MiB each) sent since the last one: what a crash repeats.
 CHECKPOINT_EVERY_PARTS = 4
 LEASE = timedelta(minutes=20)
+DEAD_LETTER_REASON = "The export failed on every delivery"
 # A failed run's job comes back after this many seconds times its failures so far.
 RETRY_DELAY_SECONDS = 60
 
@@ -181,6 +182,29 @@ class ExportRunner:
         settings = get_settings()
         self.bucket = settings.exports_bucket
         self.images_bucket = settings.images_bucket
+
+    def give_up(self, task_id: str) -> bool | None:
+        """The job reached the dead-letter queue: every delivery of it failed (a run that timed
+        out or ran out of memory records nothing). The task is FAILED, its upload and checkpoint
+        discarded, unless it finished or was cancelled meanwhile (False). None while a run still
+        holds its lease: the last run may be alive, so the message is kept for a later sweep."""
+        task = self.tasks.get(task_id)
+        if task is None or task.status not in {s.value for s in _ACTIVE}:
+            return False
+        now = iso(utcnow())
+        fields: dict[str, Any] = {
+            "status": TaskStatus.FAILED.value,
+            "error_message": DEAD_LETTER_REASON,
+            "lease_id": None,
+            "lease_until": None,
+            "completed_at": now,
+            "updated_at": now,
+        }
+        if not self.tasks.give_up(task_id, now, fields):
+            return None if _held(task) else False
+        metric("ExportsFailed")
+        self._discard(task_id)
+        return True
 
     # -- a run -------------------------------------------------------------------------
 

@@ -38,6 +38,9 @@ class Result:
     detail: str = ""
 
 
+DEAD_LETTER_REASON = "The upload could not be processed"
+
+
 class MediaIngest:
     def __init__(self, media: MediaRepository | None = None, images: ImageStore | None = None) -> None:
         self.media = media or MediaRepository()
@@ -91,6 +94,19 @@ class MediaIngest:
             return Result(Outcome.SKIPPED, "already ingested")
         metric("UploadsIngested")
         return Result(Outcome.READY)
+
+    def give_up(self, bucket: str, key: str, etag: str, sequencer: str | None = None) -> Result:
+        """The event reached the dead-letter queue: every ingest of this object failed (the last
+        ones perhaps without a word: a timeout, memory). The upload is FAILED and the object
+        removed, unless a later object of the key was recorded meanwhile."""
+        etag = etag.strip('"')
+        media_id = upload_media_id(key) if bucket == self.images.bucket else None
+        if media_id is None:
+            return Result(Outcome.SKIPPED, f"not an upload of the images bucket: {bucket}/{key}")
+        record = self.media.get(media_id)
+        if record is None or record.product_id is not None or record.etag == etag:
+            return Result(Outcome.SKIPPED, "no pending upload of this object")
+        return self._fail(media_id, key, etag, sequencer, DEAD_LETTER_REASON)
 
     def _fail(self, media_id: str, key: str, etag: str, sequencer: str | None, reason: str) -> Result:
         # The record first: were the delete to go first and this write fail, the redelivery

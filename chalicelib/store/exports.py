@@ -80,6 +80,18 @@ class ExportRepository:
         )
         return conditional_update(_key(task_id), actions, condition)
 
+    def give_up(self, task_id: str, now: str, fields: dict[str, Any]) -> bool:
+        """Set `fields` on a task still active that no run holds (no lease, or an expired one):
+        False once finished, cancelled, or held by a live run."""
+        actions = [
+            getattr(ExportTaskItem, name).set(value) if value is not None else getattr(ExportTaskItem, name).remove()
+            for name, value in fields.items()
+        ]
+        condition = ExportTaskItem.status.is_in(*(s.value for s in ACTIVE)) & (
+            ExportTaskItem.lease_until.does_not_exist() | (ExportTaskItem.lease_until < now)
+        )
+        return conditional_update(_key(task_id), actions, condition)
+
     def update_held(self, task_id: str, lease_id: str, fields: dict[str, Any]) -> bool:
         """A write of the run that holds the task, while it is PROCESSING: False once cancelled
         (the run stops at its next member)."""

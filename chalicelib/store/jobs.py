@@ -1,9 +1,11 @@
-"""Job queues (SQS): sending a job, and putting a failed delivery off (backoff)."""
+"""Job queues (SQS): sending a job, putting a failed delivery off (backoff), and reading a
+dead-letter queue (the sweeper's receive and delete)."""
 
 from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +28,13 @@ def _sqs() -> Any:
 @lru_cache(maxsize=4)
 def _queue_url(name: str) -> str:
     return str(_sqs().get_queue_url(QueueName=name)["QueueUrl"])
+
+
+@dataclass(frozen=True)
+class ReceivedJob:
+    body: str
+    receipt_handle: str
+    message_id: str
 
 
 class JobQueue:
@@ -53,6 +62,23 @@ class JobQueue:
             VisibilityTimeout=max(0, min(seconds, MAX_VISIBILITY_SECONDS)),
         )
 
+    def receive(self, max_messages: int, visibility_seconds: int) -> list[ReceivedJob]:
+        """Up to `max_messages` (SQS: at most 10) visible messages, hidden from other readers for
+        `visibility_seconds`; no long poll (an empty queue answers at once)."""
+        answer = _sqs().receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=max(1, min(max_messages, 10)),
+            VisibilityTimeout=visibility_seconds,
+            WaitTimeSeconds=0,
+        )
+        return [
+            ReceivedJob(body=m["Body"], receipt_handle=m["ReceiptHandle"], message_id=m["MessageId"])
+            for m in answer.get("Messages", [])
+        ]
+
+    def delete(self, receipt_handle: str) -> None:
+        _sqs().delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
+
 
 def caption_queue() -> JobQueue:
     return JobQueue(CAPTION_QUEUE, get_settings().caption_queue_url)
@@ -62,3 +88,15 @@ def export_queue() -> JobQueue:
     from chalicelib.queues import EXPORT_QUEUE
 
     return JobQueue(EXPORT_QUEUE, get_settings().export_queue_url)
+
+
+def dead_letter_queues() -> dict[str, JobQueue]:
+    """The dead-letter queue of each job queue, by the job queue's name."""
+    from chalicelib.queues import CAPTION_DLQ, EXPORT_DLQ, EXPORT_QUEUE, MEDIA_DLQ, MEDIA_QUEUE
+
+    settings = get_settings()
+    return {
+        MEDIA_QUEUE: JobQueue(MEDIA_DLQ, settings.media_dlq_url),
+        CAPTION_QUEUE: JobQueue(CAPTION_DLQ, settings.caption_dlq_url),
+        EXPORT_QUEUE: JobQueue(EXPORT_DLQ, settings.export_dlq_url),
+    }

@@ -45,6 +45,8 @@ API_FUNCTION = "APIHandler"
 MEDIA_FUNCTION = to_cfn_resource_name(queues.MEDIA_HANDLER)
 CAPTION_FUNCTION = to_cfn_resource_name(queues.CAPTION_HANDLER)
 EXPORT_FUNCTION = to_cfn_resource_name(queues.EXPORT_HANDLER)
+# A `schedule` handler's function is its name CamelCased too.
+SWEEPER_FUNCTION = to_cfn_resource_name(queues.SWEEPER_HANDLER)
 
 # The queues' logical ids, by the handler each one feeds.
 HANDLER_QUEUES = {
@@ -511,6 +513,9 @@ def functions() -> dict[str, Any]:
         "MEDIA_BASE_URL": MEDIA_BASE_URL,
         "CAPTION_QUEUE_URL": {"Ref": "CaptionQueue"},
         "EXPORT_QUEUE_URL": {"Ref": "ExportQueue"},
+        "MEDIA_DLQ_URL": {"Ref": "MediaDeadLetterQueue"},
+        "CAPTION_DLQ_URL": {"Ref": "CaptionDeadLetterQueue"},
+        "EXPORT_DLQ_URL": {"Ref": "ExportDeadLetterQueue"},
     }
     captioning = {"CAPTIONER": "bedrock", "BEDROCK_MODEL_ID": {"Ref": CAPTION_MODEL}}
     return {
@@ -520,6 +525,7 @@ def functions() -> dict[str, Any]:
         MEDIA_FUNCTION: _function(required, queues.MEDIA_HANDLER),
         CAPTION_FUNCTION: _function({**required, **captioning}, queues.CAPTION_HANDLER),
         EXPORT_FUNCTION: _function(required, queues.EXPORT_HANDLER),
+        SWEEPER_FUNCTION: _function(required),
     }
 
 

@@ -207,3 +207,35 @@ def test_errors_never_end_a_thread(aws: None, caplog: pytest.LogCaptureFixture) 
     finally:
         assert pump.stop(timeout=5)
     assert sum("no-such-queue" in r.getMessage() for r in caplog.records) >= 2
+
+
+def test_the_dead_letter_sweeper_runs_on_its_schedule_and_survives_errors(caplog: pytest.LogCaptureFixture) -> None:
+    runs: list[float] = []
+    twice = threading.Event()
+
+    def sweep() -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 1:
+            raise ConnectionError("moto not up yet")
+        twice.set()
+
+    started = time.monotonic()
+    pump = Pump([], sweep_seconds=0.2, sweep=sweep)
+    pump.start()
+    try:
+        assert twice.wait(5)
+    finally:
+        assert pump.stop(timeout=3)
+    # One interval after the start, as a schedule's first run; an error ends no thread.
+    assert runs[0] - started >= 0.2
+    assert any("dead-letter sweep failed" in r.getMessage() for r in caplog.records)
+
+
+def test_the_sweep_interval_is_app_pys_schedule() -> None:
+    from chalice.app import ScheduledEventConfig
+
+    from app import app
+
+    (schedule,) = [e for e in app.event_sources if isinstance(e, ScheduledEventConfig)]
+    assert schedule.name == queues.SWEEPER_HANDLER
+    assert schedule.schedule_expression.to_string() == f"rate({queues.SWEEP_MINUTES} minutes)"

@@ -20,6 +20,9 @@ DEPLOYED = {
     "MEDIA_BASE_URL": "https://d111111abcdef8.cloudfront.net",
     "CAPTION_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-captions",
     "EXPORT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-exports",
+    "MEDIA_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-media-dlq",
+    "CAPTION_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-captions-dlq",
+    "EXPORT_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-exports-dlq",
 }
 REQUIRED = [field.upper() for field in REQUIRED_WHEN_DEPLOYED]
 DEVELOPMENT_SECRET = Settings.model_fields["secret_key"].default.get_secret_value()

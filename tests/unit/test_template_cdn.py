@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from chalice.app import SQSEventConfig
+from chalice.app import ScheduledEventConfig, SQSEventConfig
 from chalice.config import Config
 from chalice.utils import to_cfn_resource_name
 
@@ -57,8 +57,9 @@ def _functions() -> list[str]:
     """Every function `chalice package` makes of app.py: the API's and one per event handler."""
     from app import app
 
-    handlers = [to_cfn_resource_name(s.name) for s in app.event_sources if isinstance(s, SQSEventConfig)]
-    assert len(handlers) == len(app.event_sources), "an event source that is not SQS: check its environment"
+    known = (SQSEventConfig, ScheduledEventConfig)
+    handlers = [to_cfn_resource_name(s.name) for s in app.event_sources if isinstance(s, known)]
+    assert len(handlers) == len(app.event_sources), "an event source of a new kind: check its environment"
     return ["APIHandler", *handlers]
 
 
