@@ -24,7 +24,6 @@ from chalicelib.schemas.catalog import (
     YearsPublic,
 )
 from chalicelib.schemas.products import OrganizationQuery
-from chalicelib.services.catalog import brand_public, collection_public
 
 if TYPE_CHECKING:
     from chalicelib.services.access import Caller
@@ -34,8 +33,25 @@ bp = Blueprint(__name__)
 WRITE_ERRORS = frozenset({403, 409, 503})
 
 
+def _views() -> Any:
+    # Imported on use: the registry's service and stores are not every cold start's cost.
+    from chalicelib.services import catalog
+
+    return catalog
+
+
 def _org(q: OrganizationQuery | FacetQuery) -> str | None:
     return str(q.organization_id) if q.organization_id else None
+
+
+def _brand(item: Any) -> BrandPublic:
+    result: BrandPublic = _views().brand_public(item)
+    return result
+
+
+def _collection(item: Any) -> BrandCollectionPublic:
+    result: BrandCollectionPublic = _views().collection_public(item)
+    return result
 
 
 def _facet_list(
@@ -92,7 +108,7 @@ def read_brands(caller: Caller, query: FacetQuery) -> dict[str, Any]:
 )
 def create_brand(caller: Caller, query: OrganizationQuery, body: BrandCreate) -> BrandPublic:
     """Register a brand, personal or in an organization; its name is unique in that scope."""
-    return brand_public(wiring.catalog().create_brand(caller, body, _org(query)))
+    return _brand(wiring.catalog().create_brand(caller, body, _org(query)))
 
 
 @endpoint(
@@ -100,7 +116,7 @@ def create_brand(caller: Caller, query: OrganizationQuery, body: BrandCreate) ->
 )
 def read_brand(caller: Caller, id: str) -> BrandPublic:
     """A registered brand."""
-    return brand_public(wiring.catalog().get_brand(caller, id))
+    return _brand(wiring.catalog().get_brand(caller, id))
 
 
 @endpoint(
@@ -116,7 +132,7 @@ def read_brand(caller: Caller, id: str) -> BrandPublic:
 )
 def update_brand(caller: Caller, id: str, body: BrandUpdate) -> BrandPublic:
     """Rename a registered brand."""
-    return brand_public(wiring.catalog().update_brand(caller, id, body))
+    return _brand(wiring.catalog().update_brand(caller, id, body))
 
 
 @_facet(
@@ -148,7 +164,7 @@ def create_brand_collection(
     caller: Caller, query: OrganizationQuery, body: BrandCollectionCreate
 ) -> BrandCollectionPublic:
     """Register a collection of a brand; its name is unique for that brand in that scope."""
-    return collection_public(wiring.catalog().create_collection(caller, body, _org(query)))
+    return _collection(wiring.catalog().create_collection(caller, body, _org(query)))
 
 
 @_facet("/seasons/", "read_seasons", "Read Seasons", "seasons", SeasonsPublic)

@@ -6,7 +6,7 @@ the names it is documented under. The same record drives both sides:
 - at request time, the wrapper authenticates the caller (401 before 422, as the reference's
   FastAPI does), reads every input with its model (one 422 listing all of the bad ones) and
   renders what the view returns;
-- `chalicelib.api.openapi` builds the served document from the registered routes' operations.
+- `chalicelib.api.openapi_document` builds the served document from the registered routes' operations.
 So the document cannot describe a parameter the route does not read, or miss one it does.
 
 Models may be named as "module.Model" (under `chalicelib.schemas`) so that a module whose models

@@ -10,30 +10,37 @@ from chalice.app import Blueprint
 from chalicelib import wiring
 from chalicelib.api.contract import View, endpoint
 from chalicelib.schemas.products import OrganizationQuery
-from chalicelib.schemas.shootings import (
-    ExternalImagePushPublic,
-    LooksQuery,
-    PushRecordCreate,
-    PushRecordUpdate,
-    ShootingCreate,
-    ShootingLookCreate,
-    ShootingLookPublic,
-    ShootingLooksPublic,
-    ShootingLooksSummaryPublic,
-    ShootingPublic,
-    ShotCreate,
-    ShotPublic,
-    ShotRevisionCreate,
-    ShotRevisionPublic,
-    ShotsPublic,
-    ShotsQuery,
-    ShotUpdate,
-)
 
 if TYPE_CHECKING:
+    from chalicelib.schemas.shootings import (
+        ExternalImagePushPublic,
+        LooksQuery,
+        PushRecordCreate,
+        PushRecordUpdate,
+        ShootingCreate,
+        ShootingLookCreate,
+        ShootingLookPublic,
+        ShootingLooksPublic,
+        ShootingLooksSummaryPublic,
+        ShootingPublic,
+        ShotCreate,
+        ShotPublic,
+        ShotRevisionCreate,
+        ShotRevisionPublic,
+        ShotsPublic,
+        ShotsQuery,
+        ShotUpdate,
+    )
     from chalicelib.services.access import Caller
 
 bp = Blueprint(__name__)
+
+
+def _schemas() -> Any:
+    # The models by name, imported on first use: not every cold start's cost (about 9 ms).
+    from chalicelib.schemas import shootings
+
+    return shootings
 
 
 def _views() -> Any:
@@ -86,15 +93,16 @@ def _product_read(path: str, operation_id: str, summary: str, response: Any, que
     "create_shooting",
     "Create Shooting",
     "shootings",
-    ShootingPublic,
+    "shootings.ShootingPublic",
     query=OrganizationQuery,
-    body=ShootingCreate,
+    body="shootings.ShootingCreate",
 )
 def create_shooting(caller: Caller, query: OrganizationQuery, body: ShootingCreate) -> ShootingPublic:
     """Create a shooting, personal or in an organization."""
     org = str(query.organization_id) if query.organization_id else None
     item = wiring.shootings().create_shooting(caller, body, org)
-    return ShootingPublic.model_validate(_views().shooting_public(item))
+    result: ShootingPublic = _schemas().ShootingPublic.model_validate(_views().shooting_public(item))
+    return result
 
 
 @endpoint(
@@ -104,11 +112,13 @@ def create_shooting(caller: Caller, query: OrganizationQuery, body: ShootingCrea
     operation_id="read_shooting",
     summary="Read Shooting",
     tag="shootings",
-    response=ShootingPublic,
+    response="shootings.ShootingPublic",
 )
 def read_shooting(caller: Caller, id: str) -> ShootingPublic:
     """A shooting."""
-    return ShootingPublic.model_validate(_views().shooting_public(wiring.shootings().get_shooting(caller, id)))
+    item = wiring.shootings().get_shooting(caller, id)
+    result: ShootingPublic = _schemas().ShootingPublic.model_validate(_views().shooting_public(item))
+    return result
 
 
 @_write(
@@ -117,8 +127,8 @@ def read_shooting(caller: Caller, id: str) -> ShootingPublic:
     "create_shooting_look",
     "Create Shooting Look",
     "shootings",
-    ShootingLookPublic,
-    body=ShootingLookCreate,
+    "shootings.ShootingLookPublic",
+    body="shootings.ShootingLookCreate",
 )
 def create_look(caller: Caller, id: str, body: ShootingLookCreate) -> ShootingLookPublic:
     """Add a look (a main product and its outfit) to a shooting."""
@@ -127,7 +137,15 @@ def create_look(caller: Caller, id: str, body: ShootingLookCreate) -> ShootingLo
     return result
 
 
-@_write("POST", "/shooting-looks/{id}/shots", "create_shot", "Create Shot", "shots", ShotPublic, body=ShotCreate)
+@_write(
+    "POST",
+    "/shooting-looks/{id}/shots",
+    "create_shot",
+    "Create Shot",
+    "shots",
+    "shootings.ShotPublic",
+    body="shootings.ShotCreate",
+)
 def create_shot(caller: Caller, id: str, body: ShotCreate) -> ShotPublic:
     """Add a shot to a look."""
     look_id, shot = wiring.shootings().add_shot(caller, id, body)
@@ -135,7 +153,9 @@ def create_shot(caller: Caller, id: str, body: ShotCreate) -> ShotPublic:
     return result
 
 
-@_write("PATCH", "/shots/{id}", "update_shot", "Update Shot", "shots", ShotPublic, body=ShotUpdate)
+@_write(
+    "PATCH", "/shots/{id}", "update_shot", "Update Shot", "shots", "shootings.ShotPublic", body="shootings.ShotUpdate"
+)
 def update_shot(caller: Caller, id: str, body: ShotUpdate) -> ShotPublic:
     """Review a shot (status) or change what it shows; the product's shot status follows."""
     look_id, shot = wiring.shootings().update_shot(caller, id, body)
@@ -149,8 +169,8 @@ def update_shot(caller: Caller, id: str, body: ShotUpdate) -> ShotPublic:
     "create_shot_revision",
     "Create Shot Revision",
     "shots",
-    ShotRevisionPublic,
-    body=ShotRevisionCreate,
+    "shootings.ShotRevisionPublic",
+    body="shootings.ShotRevisionCreate",
 )
 def create_revision(caller: Caller, id: str, body: ShotRevisionCreate) -> ShotRevisionPublic:
     """Add a revision (images) to a shot; it becomes the shot's current revision."""
@@ -165,13 +185,14 @@ def create_revision(caller: Caller, id: str, body: ShotRevisionCreate) -> ShotRe
     "create_push_record",
     "Create Push Record",
     "shots",
-    ExternalImagePushPublic,
-    body=PushRecordCreate,
+    "shootings.ExternalImagePushPublic",
+    body="shootings.PushRecordCreate",
 )
 def create_push_record(caller: Caller, id: str, revision_id: str, body: PushRecordCreate) -> ExternalImagePushPublic:
     """Record a push of a revision's images to an external system."""
     record = wiring.shootings().add_push_record(caller, id, revision_id, body)
-    return ExternalImagePushPublic.model_validate(record)
+    result: ExternalImagePushPublic = _schemas().ExternalImagePushPublic.model_validate(record)
+    return result
 
 
 @_write(
@@ -180,18 +201,21 @@ def create_push_record(caller: Caller, id: str, revision_id: str, body: PushReco
     "update_push_record",
     "Update Push Record",
     "shots",
-    ExternalImagePushPublic,
-    body=PushRecordUpdate,
+    "shootings.ExternalImagePushPublic",
+    body="shootings.PushRecordUpdate",
 )
 def update_push_record(
     caller: Caller, id: str, revision_id: str, push_id: str, body: PushRecordUpdate
 ) -> ExternalImagePushPublic:
     """Change a push record's status as the external system reports it."""
     record = wiring.shootings().update_push_record(caller, id, revision_id, push_id, body)
-    return ExternalImagePushPublic.model_validate(record)
+    result: ExternalImagePushPublic = _schemas().ExternalImagePushPublic.model_validate(record)
+    return result
 
 
-@_product_read("/products/{id}/shots", "read_product_shots", "Read Product Shots", ShotsPublic, ShotsQuery)
+@_product_read(
+    "/products/{id}/shots", "read_product_shots", "Read Product Shots", "shootings.ShotsPublic", "shootings.ShotsQuery"
+)
 def product_shots(caller: Caller, id: str, query: ShotsQuery) -> ShotsPublic:
     """The shots of a product's looks, filtered by status and shot type."""
     result: ShotsPublic = wiring.shootings().product_shots(caller, id, query)
@@ -202,8 +226,8 @@ def product_shots(caller: Caller, id: str, query: ShotsQuery) -> ShotsPublic:
     "/products/{id}/shooting-looks",
     "read_product_shooting_looks",
     "Read Product Shooting Looks",
-    ShootingLooksPublic,
-    LooksQuery,
+    "shootings.ShootingLooksPublic",
+    "shootings.LooksQuery",
 )
 def product_looks(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksPublic:
     """The looks whose main product is this product, with their shots."""
@@ -215,8 +239,8 @@ def product_looks(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksPu
     "/products/{id}/shooting-looks-summary",
     "read_product_shooting_looks_summary",
     "Read Product Shooting Looks Summary",
-    ShootingLooksSummaryPublic,
-    LooksQuery,
+    "shootings.ShootingLooksSummaryPublic",
+    "shootings.LooksQuery",
 )
 def product_looks_summary(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksSummaryPublic:
     """The product's looks in short: look-level data and shot counts, no shots."""
@@ -228,8 +252,8 @@ def product_looks_summary(caller: Caller, id: str, query: LooksQuery) -> Shootin
     "/products/{id}/related-shooting-looks",
     "read_product_related_shooting_looks",
     "Read Product Related Shooting Looks",
-    ShootingLooksPublic,
-    LooksQuery,
+    "shootings.ShootingLooksPublic",
+    "shootings.LooksQuery",
 )
 def related_looks(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksPublic:
     """Every look the product appears in, as the main product or in the outfit."""

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 import app as application
-from chalicelib.api.openapi import build_document
+from chalicelib.api.openapi_document import build_document
 from tests.factories import Api, png_b64
 from tests.support.wsgi import wsgi
 

@@ -12,7 +12,8 @@ import pytest
 from openapi_spec_validator import validate
 
 import app as application
-from chalicelib.api.openapi import UNDOCUMENTED, base_path, build_document, document
+from chalicelib.api.openapi import base_path, document
+from chalicelib.api.openapi_document import UNDOCUMENTED, build_document
 from tests.schema import reference
 
 # Where the service refuses, on purpose, an input the reference allows (spec README: only a
