@@ -86,11 +86,11 @@ class ShootingRepository:
         found = TableItem.query(f"PRODUCT#{product_id}", TableItem.sk.startswith("LOOKREF#"), scan_index_forward=False)
         return [item for item in found if isinstance(item, LookRefItem)]
 
-    def batch_get_looks(self, look_ids: Sequence[str]) -> dict[str, LookItem]:
+    def batch_get_looks(self, look_ids: Sequence[str], consistent: bool = False) -> dict[str, LookItem]:
         found: dict[str, LookItem] = {}
         keys = [(f"LOOK#{look_id}", "LOOK") for look_id in dict.fromkeys(look_ids)]
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            for item in TableItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
+            for item in TableItem.batch_get(keys[start : start + _BATCH_GET_LIMIT], consistent_read=consistent):
                 if isinstance(item, LookItem):
                     found[item.id] = item
         return found
@@ -147,7 +147,17 @@ class ShootingRepository:
         """What goes with a product beyond its own partition: the looks of which it is the main
         product and their shots' pointers (its look references are in its partition)."""
         keys: list[tuple[str, str]] = []
-        for look in self.looks_of_product(product_id):
+        # The looks index is eventually consistent: a look committed just before the delete read
+        # it may be missing there. Its "main" reference is in the product's own partition
+        # (`children`, read strongly consistent, and written in the look's transaction with the
+        # product's version, so the delete's version condition orders the two): the looks it
+        # names are read by key, consistently, and joined with the index's.
+        looks = {look.id: look for look in self.looks_of_product(product_id)}
+        main_refs = [c.look_id for c in children if isinstance(c, LookRefItem) and c.role == "main"]
+        missing = [look_id for look_id in main_refs if look_id not in looks]
+        if missing:
+            looks.update(self.batch_get_looks(missing, consistent=True))
+        for look in looks.values():
             keys.append((look.pk, look.sk))
             # The look's references under its outfit products, its shots' pointers, and the
             # media records of its revisions' images.

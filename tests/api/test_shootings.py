@@ -1390,6 +1390,22 @@ def test_deleting_the_main_product_leaves_no_look_reference(api: Api) -> None:
     assert w.look["id"] not in {ref.look_id for ref in refs}
 
 
+def test_a_look_the_index_does_not_show_yet_is_deleted_with_its_main_product(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The looks index is eventually consistent: a look committed just before the delete may be
+    missing from it. Its main reference, in the product's partition, names it."""
+    from chalicelib.store.shootings import ShootingRepository
+
+    w = build_world(api)
+    monkeypatch.setattr(ShootingRepository, "looks_of_product", lambda self, product_id: [])
+    assert ok(api.delete(f"{API}/products/{w.main['id']}", w.me.token))
+    looks, shot_refs, refs = look_items()
+    assert w.look["id"] not in {look.id for look in looks}
+    assert w.shot["id"] not in {ref.shot_id for ref in shot_refs}
+    assert w.look["id"] not in {ref.look_id for ref in refs}
+
+
 # -- revision images and the product's own media ---------------------------------------------
 
 
