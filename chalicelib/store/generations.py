@@ -135,13 +135,19 @@ class GenerationRepository:
 
     def create(self, generation: GenerationItem, pointers: Sequence[PredictionPointerItem]) -> None:
         """The generation and its prediction pointers in one transaction; fails if any exists, and
-        with NotFound if the product was deleted meanwhile (nothing is left under it)."""
+        with NotFound if the product was deleted meanwhile (nothing is left under it).
+
+        The product's version is incremented too (not checked): a product delete that listed the
+        product's partition before this commit then fails its own version condition and lists it
+        again, so the new generation and its pointers go with the product instead of staying
+        behind it."""
         generation.refresh_keys()
         _check_size(generation)
         product_key = (f"PRODUCT#{generation.product_id}", "PRODUCT")
+        product = ProductItem(pk=product_key[0], sk=product_key[1], version=0)
         try:
             with _too_large_as_such(generation), transaction("The generation already exists") as tx:
-                tx.condition_check(ProductItem, product_key[0], product_key[1], ProductItem.pk.exists())
+                tx.update(product, [], ProductItem.pk.exists(), add_version_condition=False)
                 tx.save(generation)
                 for pointer in pointers:
                     pointer.refresh_keys()

@@ -1029,6 +1029,45 @@ def test_pointer_keys_and_product_delete(api: Api) -> None:
     delete_keys([])
 
 
+def test_a_generation_committed_while_its_product_is_deleted_goes_with_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delete listed the product's partition; a generation commits before the delete's own
+    transaction: that generation bumped the product's version, so the delete re-reads, lists the
+    partition again and takes the generation and its pointer along."""
+    from chalicelib.schemas.common import iso, utcnow
+    from chalicelib.store import products as product_store
+    from chalicelib.store.generation_models import GenerationItem, PredictionPointerItem
+    from chalicelib.store.generations import GenerationRepository
+
+    user_id, token = api.user()
+    product = api.product(token)
+    original = product_store.dependents
+    late: dict[str, str] = {}
+
+    def list_then_race(product_id: str, children: Any) -> Any:
+        if not late:
+            now = iso(utcnow())
+            generation = GenerationItem(
+                id=str(uuid.uuid4()), product_id=product_id, owner_id=user_id, created_at=now, updated_at=now,
+                status="PENDING", doc={}, predictions=[{"id": str(uuid.uuid4()), "refines": []}],
+            )  # fmt: skip
+            generation.refresh_keys()
+            pointer = PredictionPointerItem(
+                id=generation.predictions[0]["id"], product_id=product_id, generation_id=generation.id,
+                generation_pk=generation.pk, generation_sk=generation.sk,
+            )  # fmt: skip
+            GenerationRepository().create(generation, [pointer])
+            late.update(generation=generation.id, prediction=pointer.id)
+        return original(product_id, children)
+
+    monkeypatch.setattr(product_store, "dependents", list_then_race)
+    assert api.delete(f"{PRODUCTS}{product['id']}", token).status == 200
+    assert late
+    assert list(TableItem.query(f"PRODUCT#{product['id']}")) == []
+    assert list(TableItem.query(f"PREDICTION#{late['prediction']}")) == []
+
+
 def test_a_generation_for_a_product_deleted_meanwhile_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """The product is deleted between the access check and the write: 404, and nothing is left
     under the deleted product."""
