@@ -140,13 +140,20 @@ class ProductRepository:
                 for item in overflow:
                     batch.delete(item)
             children = children[len(overflow) :]
-        with _product_transaction(product) as tx:
-            tx.delete(product)
-            decremented = apply_counters(tx, counters, product.updated_at)
-            for pk, sk in media_keys:
-                tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
-            for child in children:
-                tx.delete(child, add_version_condition=False)
+        try:
+            with _product_transaction(product) as tx:
+                tx.delete(product)
+                decremented = apply_counters(tx, counters, product.updated_at)
+                for pk, sk in media_keys:
+                    tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
+                for child in children:
+                    # A versioned child (a generation) as it was listed: one changed since (a
+                    # refine added its pointer) fails the delete, which lists again.
+                    tx.delete(child, add_version_condition=True)
+        except Conflict as exc:
+            if {(c.pk, c.sk) for c in children} & set(exc.failed_keys):
+                raise StaleWrite(_STALE, exc.failed_keys) from exc
+            raise
         sweep_empty(decremented)
 
     def set_shot_status(self, product: ProductItem, shot_status: str) -> None:

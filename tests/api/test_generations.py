@@ -1068,6 +1068,41 @@ def test_a_generation_committed_while_its_product_is_deleted_goes_with_it(
     assert list(TableItem.query(f"PREDICTION#{late['prediction']}")) == []
 
 
+def test_a_refine_added_while_its_product_is_deleted_goes_with_it(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delete listed the product's partition; a refine then commits (the generation's new
+    version and its pointer): the delete's transaction finds the generation changed, lists again
+    and takes the refine's pointer along."""
+    from chalicelib.store import products as product_store
+    from chalicelib.store.generation_models import GenerationItem, RefinePointerItem
+    from chalicelib.store.generations import GenerationRepository
+
+    _, token = api.user()
+    product = api.product(token)
+    create_generation(api, token, product["id"], batch_size=1)
+    original = product_store.dependents
+    late: dict[str, str] = {}
+
+    def list_then_race(product_id: str, children: Any) -> Any:
+        if not late:
+            [generation] = [c for c in TableItem.query(f"PRODUCT#{product_id}") if isinstance(c, GenerationItem)]
+            prediction = generation.predictions[0]
+            refine_id = str(uuid.uuid4())
+            prediction["refines"] = [*(prediction.get("refines") or []), {"id": refine_id}]
+            pointer = RefinePointerItem(
+                id=refine_id, product_id=product_id, prediction_id=prediction["id"], generation_id=generation.id,
+                generation_pk=generation.pk, generation_sk=generation.sk,
+            )  # fmt: skip
+            GenerationRepository().save(generation, [pointer])
+            late["refine"] = refine_id
+        return original(product_id, children)
+
+    monkeypatch.setattr(product_store, "dependents", list_then_race)
+    assert api.delete(f"{PRODUCTS}{product['id']}", token).status == 200
+    assert late
+    assert list(TableItem.query(f"PRODUCT#{product['id']}")) == []
+    assert list(TableItem.query(f"REFINE#{late['refine']}")) == []
+
+
 def test_a_generation_for_a_product_deleted_meanwhile_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """The product is deleted between the access check and the write: 404, and nothing is left
     under the deleted product."""
