@@ -229,6 +229,7 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
         from chalicelib.config import get_settings
         from chalicelib.local.pump import Pump
         from chalicelib.local.resources import create_resources
+        from chalicelib.queues import SWEEP_MINUTES
         from chalicelib.services.security import create_access_token
         from chalicelib.services.users import UserService
 
@@ -280,7 +281,8 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
                     f"  demo data: {seeded['products']} products, {seeded['organizations']} organization,"
                     f" {seeded['looks']} shooting looks",
                     f"  superuser: {admin.email}",
-                    "  workers: media ingest and captioning (event pump on the local queues)",
+                    "  workers: media ingest, captioning and exports (event pump on the local queues),"
+                    f" dead letters swept every {SWEEP_MINUTES} minutes",
                     "  Authorization header:",
                     f"Authorization: Bearer {token}",
                     "",
