@@ -337,3 +337,18 @@ def test_oversized_brand_metadata_is_422_not_a_failed_write(api: Api, token: str
     unchanged(api, token, product)
     ok = api.put(f"/api/v1/products/{product['id']}", {"brand_metadata": {"season_code": "S26"}}, token)
     assert ok.status == 200 and ok.json["brand_metadata"] == {"season_code": "S26"}
+
+
+def test_every_bad_input_is_in_one_422(api: Api, token: str) -> None:
+    """Path, query and body are all read before answering, as FastAPI does: one 422 lists them."""
+    r = api.put(f"{PRODUCTS}not-a-uuid?organization_id=nope", {"gender": "ROBOT"}, token)
+    assert r.status == 422, r
+    locs = [e["loc"] for e in r.json["detail"]]
+    assert ["path", "id"] in locs
+    assert ["query", "organization_id"] in locs
+    assert ["body", "gender"] in locs
+
+
+def test_authentication_comes_before_validation(api: Api) -> None:
+    r = api.put(f"{PRODUCTS}not-a-uuid", {"gender": "ROBOT"})
+    assert (r.status, r.json) == (401, {"detail": "Not authenticated"})
