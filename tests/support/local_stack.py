@@ -9,6 +9,7 @@ Only loopback addresses are used.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,11 +24,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# Ports for the stacks of one test process: below Linux's ephemeral range (32768 and up, where
+# the kernel's own picks and outgoing connections land), and a block of its own per pytest-xdist
+# worker. A port the kernel hands out (bind to 0) may be the one another worker's stack has just
+# released, and a test checking that its stopped stack no longer listens would find the other one.
+PORTS_PER_WORKER = 2000
+FIRST_PORT = 20000
+
+
+def _port_block() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    n = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    start = FIRST_PORT + (n % 6) * PORTS_PER_WORKER
+    return range(start, start + PORTS_PER_WORKER)
+
+
+def free_port(exclude: frozenset[int] = frozenset()) -> int:
+    block = _port_block()
+    for port in random.sample(block, len(block)):
+        if port in exclude:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {block}")
 
 
 def listening(port: int) -> bool:
@@ -86,7 +109,8 @@ def command_name(pid: int) -> str:
 
 class LocalStack:
     def __init__(self, *, demo: bool = True, env: dict[str, str] | None = None, sigint_ignored: bool = False) -> None:
-        self.port, self.moto_port = free_port(), free_port()
+        self.port = free_port()
+        self.moto_port = free_port(exclude=frozenset({self.port}))
         self.demo = demo
         # As a shell without job control starts a background command: SIGINT ignored, which
         # Python then never turns into KeyboardInterrupt.
