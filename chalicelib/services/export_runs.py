@@ -211,7 +211,8 @@ class ExportRunner:
     def run(self, task_id: str, remaining_ms: Callable[[], int] | None = None) -> RunOutcome:
         task = self.tasks.get(task_id)
         if task is None:
-            return RunOutcome("not active")
+            # Not written yet (the API sends the job first), or removed since.
+            return RunOutcome("no task")
         if task.status not in {s.value for s in _ACTIVE}:
             if task.status in {TaskStatus.CANCELLED.value, TaskStatus.FAILED.value} and not _held(task):
                 # Cancelled (or failed) while no run held it: its upload and checkpoint go now.

@@ -348,14 +348,15 @@ class ExportService:
             updated_at=iso(now),
             expires_at_ttl=now + RECORD_TTL,
         )
-        self.tasks.create(task)
+        # The job first, then the task: were the process to die between the two, a task whose
+        # job was never sent would stay PENDING for ever, while a job whose task was never
+        # written is dropped by the worker (which waits a little for a task not written yet).
         try:
             self.queue.send({"action": "export", "task_id": task.id})
         except Exception as exc:
-            # No job, no export: the task would stay PENDING for ever.
             logger.exception("export job not sent", extra={"task_id": task.id})
-            self.tasks.delete(task.id)
             raise Unavailable("The export could not be started; retry shortly") from exc
+        self.tasks.create(task)
         return task.id
 
     def _look_product(self, caller: Caller, look_id: str, organization_id: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -23,6 +24,21 @@ if TYPE_CHECKING:
     from chalicelib.services.export_runs import ExportRunner
 
 logger = logging.getLogger(__name__)
+
+# A job younger than this whose task does not exist yet is tried again after the retry delay:
+# its task may still be being written. An older one names a task that is gone: it is dropped.
+NEW_JOB_GRACE_SECONDS = 60
+NEW_JOB_RETRY_SECONDS = 10
+
+
+class TaskNotWrittenYet(Exception):
+    """This delivery came before its task was written; SQS delivers it again shortly."""
+
+
+def _age_seconds(record: SQSRecord) -> float:
+    """Since SQS took the message (SQS always says; a message that does not is taken as old)."""
+    sent = record.attributes.sent_timestamp
+    return time.time() - int(sent) / 1000 if sent else float("inf")
 
 
 def handle(event: dict[str, Any], context: Any = None, runner: ExportRunner | None = None) -> dict[str, Any]:
@@ -38,6 +54,12 @@ def handle(event: dict[str, Any], context: Any = None, runner: ExportRunner | No
             return
         outcome = exports.run(task_id, remaining)
         logger.info("export run", extra={"task_id": task_id, "state": outcome.state})
+        if outcome.state == "no task" and _age_seconds(record) < NEW_JOB_GRACE_SECONDS:
+            # The API sends the job before it writes the task: a young job may have come first.
+            # Delivered again shortly (not after the queue's long visibility timeout); after the
+            # queue's maxReceiveCount it goes to the dead-letter queue, where the sweeper drops it.
+            exports.queue.delay(record.receipt_handle, NEW_JOB_RETRY_SECONDS)
+            raise TaskNotWrittenYet(task_id)
 
     return dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -328,3 +328,70 @@ def test_member_names_never_climb_out_of_their_folder(api: Api) -> None:
     assert ExportRunner().run(task_id).state == "completed"
     names = read_archive(task_id).namelist()
     assert all(not n.startswith(".") and "/../" not in n for n in names), names
+
+
+# -- the job before its task ---------------------------------------------------------------
+
+
+def export_jobs() -> list[dict[str, Any]]:
+    return sqs.receive(queues.EXPORT_QUEUE)
+
+
+def test_a_job_that_comes_before_its_task_is_tried_again_shortly(api: Api) -> None:
+    """The API sends the job, then writes the task: a worker quicker than that write finds no
+    task, and the job comes back after a short delay instead of being dropped."""
+    world = approved_world(api, shots=1)
+    task_id = str(uuid.uuid4())
+    sqs.client().send_message(
+        QueueUrl=sqs.queue_url(queues.EXPORT_QUEUE), MessageBody=f'{{"action": "export", "task_id": "{task_id}"}}'
+    )
+    messages = export_jobs()
+    answer = export_worker.handle(sqs.event_of(queues.EXPORT_QUEUE, messages))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    # Hidden for the short retry delay (export_worker.NEW_JOB_RETRY_SECONDS), not the queue's long one.
+    assert export_jobs() == []
+
+    # The task is written meanwhile; the next delivery runs it.
+    now = iso(utcnow())
+    ExportRepository().create(
+        ExportTaskItem(
+            id=task_id, owner_id=owner_of(world), task_type="APPROVED_SHOTS", status="PENDING",
+            request={"product_ids": [world["product"]["id"]]}, created_at=now, updated_at=now,
+        )
+    )  # fmt: skip
+    sqs.make_visible(queues.EXPORT_QUEUE, messages[0])
+    again = export_jobs()
+    assert [m["MessageId"] for m in again] == [messages[0]["MessageId"]]
+    assert export_worker.handle(sqs.event_of(queues.EXPORT_QUEUE, again)) == {"batchItemFailures": []}
+    assert task(task_id).status == "COMPLETED"
+
+
+def test_an_old_job_whose_task_is_gone_is_dropped(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(export_worker, "NEW_JOB_GRACE_SECONDS", 0)
+    sqs.client().send_message(
+        QueueUrl=sqs.queue_url(queues.EXPORT_QUEUE), MessageBody=f'{{"action": "export", "task_id": "{uuid.uuid4()}"}}'
+    )
+    messages = export_jobs()
+    assert export_worker.handle(sqs.event_of(queues.EXPORT_QUEUE, messages)) == {"batchItemFailures": []}
+
+
+def test_a_task_that_cannot_be_written_leaves_a_job_that_is_dropped(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job is sent, the task's write fails: 503, no task; the job finds none and is dropped
+    once past the grace (no PENDING task is ever left without its job)."""
+    from chalicelib.errors import Busy
+
+    world = approved_world(api, shots=1)
+
+    def refuse(self: Any, item: Any) -> None:
+        raise Busy()
+
+    monkeypatch.setattr(ExportRepository, "create", refuse)
+    body = {"product_ids": [world["product"]["id"]]}
+    r = api.post(f"{API}/products/export-approved-shots/async", body, world["token"])
+    assert r.status == 503, r
+    monkeypatch.undo()
+    assert ok(api.get(f"{API}/products/export-tasks", world["token"]))["count"] == 0
+    messages = export_jobs()
+    assert len(messages) == 1
+    monkeypatch.setattr(export_worker, "NEW_JOB_GRACE_SECONDS", 0)
+    assert export_worker.handle(sqs.event_of(queues.EXPORT_QUEUE, messages)) == {"batchItemFailures": []}
