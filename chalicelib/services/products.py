@@ -120,13 +120,16 @@ def with_caption(item: ProductItem, doc: dict[str, Any]) -> dict[str, Any]:
     if item.caption_status != TaskStatus.COMPLETED.value:
         return doc
     cover = doc.get("cover_image_media")
-    if isinstance(cover, dict) and cover.get("id") == item.caption_media_id:
-        cover = dict(cover)
-        if cover.get("caption") is None:
-            cover["caption"] = item.caption_text
-        if cover.get("alt_text") is None:
-            cover["alt_text"] = item.caption_alt_text
-        doc["cover_image_media"] = cover
+    # A caption describes the cover it was made of: once the cover changed (a draft's cover is
+    # captioned only when the draft is completed), none of its texts are shown.
+    if not isinstance(cover, dict) or cover.get("id") != item.caption_media_id:
+        return doc
+    cover = dict(cover)
+    if cover.get("caption") is None:
+        cover["caption"] = item.caption_text
+    if cover.get("alt_text") is None:
+        cover["alt_text"] = item.caption_alt_text
+    doc["cover_image_media"] = cover
     if doc.get("description") is None and item.caption_description:
         doc["description"] = item.caption_description
     return doc

@@ -274,6 +274,28 @@ def test_a_written_description_is_kept_while_the_cover_is_captioned(api: Api, us
     assert read(api, token, product["id"]) == product
 
 
+def test_a_new_cover_on_a_disabled_product_shows_no_stale_description(api: Api, use_captioner: Any) -> None:
+    """Disabling the product and changing its cover in one write: a draft is not captioned, so
+    the old cover's texts must not be shown for the new one; completing the draft captions it."""
+    use_captioner(FixedCaptioner("fake"))
+    _, token = api.user()
+    product = create(api, token)
+    assert product["description"] == "fake description 1"
+
+    draft = patch(api, token, product["id"], {"enabled": False, "cover_image": NAVY})
+    assert draft["cover_image_media"]["id"] != product["cover_image_media"]["id"]
+    assert draft["description"] is None
+    assert draft["cover_image_media"]["caption"] is None
+
+    completed = patch(api, token, product["id"], {"enabled": True})
+    assert_pending(completed)
+    assert completed["description"] is None
+    deliver(jobs())
+    done = read(api, token, product["id"])
+    assert done["description"] == "fake description 2"
+    assert done["cover_image_media"]["caption"] == "fake caption 2"
+
+
 def test_the_captioner_is_given_the_stored_cover_and_the_products_fields(api: Api, use_captioner: Any) -> None:
     captioner = use_captioner(FixedCaptioner())
     _, token = api.user()
