@@ -24,7 +24,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.support.local_stack import ROOT, LocalStack, stop_cleanly
+from tests.support.local_stack import ROOT, LocalStack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -66,13 +66,8 @@ def chromium() -> Path:
 @pytest.fixture(scope="module")
 def stack(chromium: Path) -> Iterator[LocalStack]:
     # No demo catalog: the page shows the document, not data.
-    local = LocalStack(demo=False)
-    try:
-        local.start()
+    with running_stack(demo=False) as local:
         yield local
-    finally:
-        problems = stop_cleanly(local)
-    assert not problems, "\n".join(problems)
 
 
 def run_chromium(chromium: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.local_stack import LocalStack, stop_cleanly
+from tests.support.local_stack import LocalStack, running_stack
 from tests.workers.uploads import image_bytes
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +30,8 @@ FINISHED = {"COMPLETED", "FAILED", "CANCELLED"}  # a caption task's terminal sta
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     # No demo catalog: nothing here reads it, and the stack is ready sooner.
-    local = LocalStack(demo=False)
-    try:
-        local.start()
+    with running_stack(demo=False) as local:
         yield local
-    finally:
-        problems = stop_cleanly(local)
-    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(scope="module")

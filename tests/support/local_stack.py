@@ -221,9 +221,12 @@ def stop_cleanly(stack: LocalStack) -> list[str]:
 
 @contextmanager
 def running_stack(*, demo: bool = True, env: dict[str, str] | None = None) -> Iterator[LocalStack]:
+    """A started stack for the block; then stopped as Ctrl-C does, and the block fails when it
+    did not stop cleanly (see `stop_cleanly`)."""
     stack = LocalStack(demo=demo, env=env)
     try:
         stack.start()
         yield stack
     finally:
-        stack.stop()
+        problems = stop_cleanly(stack)
+    assert not problems, "\n".join(problems)

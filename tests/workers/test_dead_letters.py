@@ -30,7 +30,7 @@ from chalicelib.store.media import MediaRepository
 from chalicelib.store.models import ProductItem
 from tests.factories import Api, png_b64
 from tests.support import sqs
-from tests.workers.test_exports import approved_world, new_task, open_uploads, owner_of, task
+from tests.workers.test_exports import approved_world, new_task, open_uploads, owner_of, runner_interrupted, task
 from tests.workers.uploads import image_bytes, post_form, sign
 
 API = "/api/v1"
@@ -119,17 +119,11 @@ def export_died_mid_run(api: Api, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(export_runs, "CHECKPOINT_EVERY_PARTS", 1)
     world = approved_world(api, shots=5, big=True)
     task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
-    runner = ExportRunner()
-    original = runner._add
-    calls = {"n": 0}
 
-    def add_then_die(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise HardCrash
-        return original(archive, item)
+    def die() -> None:
+        raise HardCrash
 
-    monkeypatch.setattr(runner, "_add", add_then_die)
+    runner, _ = runner_interrupted(monkeypatch, 4, die)
     with pytest.raises(HardCrash):
         runner.run(task_id)
     assert task(task_id).status == TaskStatus.PROCESSING.value and task(task_id).lease_id

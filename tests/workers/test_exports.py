@@ -9,6 +9,7 @@ import io
 import random
 import uuid
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -165,20 +166,33 @@ def test_a_missing_image_is_listed_not_a_crash(api: Api) -> None:
     assert sorted(r["status"] for r in rows) == ["missing", "ok"]
 
 
-def test_cancel_mid_run_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    world = approved_world(api, shots=3)
-    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+def runner_interrupted(
+    monkeypatch: pytest.MonkeyPatch, at_member: int, then: Callable[[], None]
+) -> tuple[ExportRunner, dict[str, int]]:
+    """A runner that calls `then` (a cancel, a crash) before adding its `at_member`-th member;
+    and the count of members it started (`["n"]`)."""
     runner = ExportRunner()
     original = runner._add
     calls = {"n": 0}
 
-    def add_then_cancel(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
+    def add(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
         calls["n"] += 1
-        if calls["n"] == 2:
-            assert ExportRepository().update(task_id, {"status": "CANCELLED"})
+        if calls["n"] == at_member:
+            then()
         return original(archive, item)
 
-    monkeypatch.setattr(runner, "_add", add_then_cancel)
+    monkeypatch.setattr(runner, "_add", add)
+    return runner, calls
+
+
+def test_cancel_mid_run_leaves_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = approved_world(api, shots=3)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+
+    def cancel() -> None:
+        assert ExportRepository().update(task_id, {"status": "CANCELLED"})
+
+    runner, calls = runner_interrupted(monkeypatch, 2, cancel)
     assert runner.run(task_id).state == "cancelled"
     assert calls["n"] == 2  # stopped at the next member
     assert task(task_id).status == "CANCELLED"
@@ -194,17 +208,11 @@ def test_a_crash_after_k_members_resumes_to_a_valid_archive(
     monkeypatch.setattr(export_runs, "CHECKPOINT_EVERY_PARTS", checkpoint_every)
     world = approved_world(api, shots=5, big=True)
     task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
-    crashing = ExportRunner()
-    original = crashing._add
-    calls = {"n": 0}
 
-    def add_then_crash(archive: Any, item: dict[str, Any]) -> dict[str, Any]:
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise ConnectionError("the worker died")
-        return original(archive, item)
+    def crash() -> None:
+        raise ConnectionError("the worker died")
 
-    monkeypatch.setattr(crashing, "_add", add_then_crash)
+    crashing, _ = runner_interrupted(monkeypatch, 5, crash)
     assert crashing.run(task_id).state == "retrying"
     assert task(task_id).status == "RETRYING"
     # The failed run sent its job again (with a backoff delay): a new message, not a redelivery.
