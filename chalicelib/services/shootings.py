@@ -515,7 +515,6 @@ class ShootingService:
                     "updated_at": now,
                 }
             )
-        store_objects(self.images, plan)
 
         def change(look: LookItem, shot: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
             assert shot is not None
@@ -545,11 +544,28 @@ class ShootingService:
             return shot, revision
 
         try:
+            store_objects(self.images, plan)
             shot, revision = self._change(caller, lambda: self._shot(caller, shot_id), change, new_media=plan.new_items)
             return revision, shot
         except Exception:
-            self.images.delete([key for key, _, _ in plan.uploads] + [target for _, target in plan.copies])
+            self._discard(plan, shot_id)
             raise
+
+    def _discard(self, plan: MediaPlan, shot_id: str) -> None:
+        """Delete the objects a failed revision write stored, except those the stored look
+        names: a write whose outcome DynamoDB did not report may have applied."""
+        if not plan.new_items:
+            return
+        ref = self.repo.get_shot_ref(shot_id)
+        look = self.repo.get_look(ref.look_id) if ref else None
+        kept = {
+            image["image_media"]["id"]
+            for shot in (look.shots if look else None) or []
+            for revision in shot.get("revisions") or []
+            for image in revision.get("images") or []
+            if isinstance(image.get("image_media"), dict)
+        }
+        self.images.delete([m.key for m in plan.new_items if m.id not in kept])
 
     def _prediction_image(
         self, caller: Caller, product_id: str, prediction_id: str, index: int

@@ -1409,6 +1409,37 @@ def test_a_look_the_index_does_not_show_yet_is_deleted_with_its_main_product(
 # -- revision images and the product's own media ---------------------------------------------
 
 
+def test_a_revision_whose_outcome_was_not_reported_keeps_its_images(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look's write applied but DynamoDB did not say so (a 503 that is not retried): the
+    objects the stored revision names stay; a write that did not apply leaves none."""
+    from chalicelib.errors import OutcomeUnknown
+    from chalicelib.store.shootings import ShootingRepository
+
+    w = build_world(api)
+    original = ShootingRepository.save_look
+
+    def applied_then_unknown(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        raise OutcomeUnknown()
+
+    monkeypatch.setattr(ShootingRepository, "save_look", applied_then_unknown)
+    body = {"images": [{"image": png_b64((1, 2, 3))}]}
+    r = api.post(f"{API}/shots/{w.shot['id']}/revisions", body, w.me.token)
+    assert r.status == 503, r
+    monkeypatch.undo()
+    [stored] = [s for s in w.me.looks(w.main["id"])[0]["shots"] if s["id"] == w.shot["id"]]
+    [revision] = stored["revisions"]
+    assert object_exists(revision["images"][0]["image_url"])
+    kept = keys_under(f"products/{w.main['id']}/")
+
+    def refused(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise OutcomeUnknown()
+
+    monkeypatch.setattr(ShootingRepository, "save_look", refused)
+    assert api.post(f"{API}/shots/{w.shot['id']}/revisions", body, w.me.token).status == 503
+    assert keys_under(f"products/{w.main['id']}/") == kept
+
+
 def test_revision_image_survives_a_new_cover(api: Api) -> None:
     w = build_world(api, covers=True)
     revision = w.me.revision(w.shot["id"], [{"image": {"media_resource_id": w.main["cover_image_media"]["id"]}}])
