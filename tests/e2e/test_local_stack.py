@@ -97,7 +97,8 @@ def test_parallel_clients_in_one_scope(stack: LocalStack) -> None:
     org = requests.post(f"{stack.url}/organizations/", json={"name": "Parallel"}, headers=auth, timeout=30)
     assert org.status_code == 200, org.text
     org_id = org.json()["id"]
-    barrier = threading.Barrier(CLIENTS)
+    # Bounded: a client that fails before it arrives breaks the wait instead of hanging the rest.
+    barrier = threading.Barrier(CLIENTS, timeout=60)
 
     def client(n: int) -> list[tuple[int, str, str]]:
         answers: list[tuple[int, str, str]] = []

@@ -391,7 +391,8 @@ def test_the_request_falls_back_to_the_queue_when_the_caption_is_slow(
     _, token = api.user()
     product = create(api, token)
 
-    assert slow.started.is_set()
+    # The request's thread is inside the captioner (it may get there after the request returned).
+    assert slow.started.wait(timeout=10)
     assert_pending(product)
     messages = jobs()
     assert bodies(messages) == [{"product_id": product["id"], "task_id": product["caption_task_id"]}]
@@ -421,6 +422,8 @@ def test_after_a_timeout_the_worker_captions_with_its_own_captioner(
     _, token = api.user()
     product = create(api, token)
     assert_pending(product)
+    # Before the captioner is swapped: the request's thread must be holding the slow one.
+    assert slow.started.wait(timeout=10)
 
     # The worker's captioner answers; the request's attempt then fails (retryable) late.
     normal = use_captioner(FixedCaptioner())
@@ -452,6 +455,7 @@ def test_a_late_request_failure_does_not_undo_a_completed_caption(
     _, token = api.user()
     product = create(api, token)
     assert_pending(product)
+    assert slow.started.wait(timeout=10)
 
     use_captioner(FixedCaptioner())
     deliver_all()
