@@ -35,7 +35,7 @@ from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import ShotStatus, TaskStatus
 from chalicelib.services.zipping import MultipartSink, ResumableZip, UploadState
 from chalicelib.store.blobs import s3_client
-from chalicelib.store.exports import ExportRepository
+from chalicelib.store.exports import ACTIVE, ExportRepository
 from chalicelib.store.jobs import JobQueue, export_queue
 from chalicelib.store.models import ExportTaskItem, LookItem, ProductItem
 from chalicelib.store.products import ProductRepository
@@ -59,6 +59,8 @@ MANIFEST_COLUMNS = (
 # A checkpoint after this many parts (8 MiB each) sent since the last one: what a crash repeats.
 CHECKPOINT_EVERY_PARTS = 4
 LEASE = timedelta(minutes=20)
+# The statuses a run may still take a task from (the store's, as stored values).
+_ACTIVE = frozenset(s.value for s in ACTIVE)
 DEAD_LETTER_REASON = "The export failed on every delivery"
 # A failed run's job comes back after this many seconds times its failures so far.
 RETRY_DELAY_SECONDS = 60
@@ -189,7 +191,7 @@ class ExportRunner:
         discarded, unless it finished or was cancelled meanwhile (False). None while a run still
         holds its lease: the last run may be alive, so the message is kept for a later sweep."""
         task = self.tasks.get(task_id)
-        if task is None or task.status not in {s.value for s in _ACTIVE}:
+        if task is None or task.status not in _ACTIVE:
             return False
         now = iso(utcnow())
         fields: dict[str, Any] = {
@@ -213,7 +215,7 @@ class ExportRunner:
         if task is None:
             # Not written yet (the API sends the job first), or removed since.
             return RunOutcome("no task")
-        if task.status not in {s.value for s in _ACTIVE}:
+        if task.status not in _ACTIVE:
             if task.status in {TaskStatus.CANCELLED.value, TaskStatus.FAILED.value} and not _held(task):
                 # Cancelled (or failed) while no run held it: its upload and checkpoint go now.
                 self._discard(task_id)
@@ -247,6 +249,11 @@ class ExportRunner:
             if last:
                 fields["completed_at"] = iso(utcnow())
             if not self.tasks.update_held(task_id, lease, fields):
+                current = self.tasks.get(task_id)
+                if current is not None and current.status in _ACTIVE and not _held(current):
+                    # Not cancelled: this run had released the task (a continuation it could
+                    # not send). Raised, so SQS delivers this message again and a run resumes.
+                    raise
                 return RunOutcome("cancelled")
             if last:
                 metric("ExportsFailed")
@@ -260,6 +267,9 @@ class ExportRunner:
     def _run(self, task: ExportTaskItem, lease: str, remaining_ms: Callable[[], int] | None) -> RunOutcome:
         task_id = task.id
         checkpoint = self._load_checkpoint(task_id)
+        if checkpoint is not None and (size := self._archive_size(task_id)) is not None:
+            # The archive was completed, but not the task (its write failed): complete the task.
+            return self._complete(task_id, lease, size)
         if checkpoint is None:
             request = dict(task.request)
             product_ids = list(request.get("product_ids") or [])
@@ -335,7 +345,19 @@ class ExportRunner:
                 return RunOutcome("continued")
         archive.add(MANIFEST, manifest_csv(rows), _zip_time(iso(utcnow())))
         archive.finish()
-        size = archive.sink.upload.offset
+        return self._complete(task_id, lease, archive.sink.upload.offset)
+
+    def _archive_size(self, task_id: str) -> int | None:
+        """The completed archive's size; None while it is still a multipart upload."""
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=archive_key(task_id))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return int(head["ContentLength"])
+
+    def _complete(self, task_id: str, lease: str, size: int) -> RunOutcome:
         now = iso(utcnow())
         completed = self.tasks.update_held(
             task_id,
@@ -435,9 +457,6 @@ class ExportRunner:
 
     def _delete_checkpoint(self, task_id: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=_checkpoint_key(task_id))
-
-
-_ACTIVE = (TaskStatus.PENDING, TaskStatus.SCHEDULED, TaskStatus.PROCESSING, TaskStatus.RETRYING)
 
 
 def _held(task: ExportTaskItem) -> bool:

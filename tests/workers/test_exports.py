@@ -245,6 +245,55 @@ def test_running_out_of_time_continues_in_a_new_message(api: Api, monkeypatch: p
     assert_matches(task_id, world)
 
 
+def test_a_continuation_that_could_not_be_sent_is_delivered_again(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of time, the run released the task and then failed to send its continuation: the
+    delivery fails (SQS delivers it again) rather than leaving the task SCHEDULED for ever."""
+    world = approved_world(api, shots=4, big=True)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    calls = {"n": 0}
+
+    def remaining() -> int:
+        calls["n"] += 1
+        return 1 if calls["n"] == 2 else 10**9
+
+    runner = ExportRunner()
+
+    def unreachable(job: dict[str, Any], delay_seconds: int = 0) -> None:
+        raise ConnectionError("SQS is down")
+
+    monkeypatch.setattr(runner.queue, "send", unreachable)
+    with pytest.raises(ConnectionError):
+        runner.run(task_id, remaining)
+    assert task(task_id).status == "SCHEDULED" and task(task_id).lease_id is None
+    # The redelivery resumes from the checkpoint.
+    assert ExportRunner().run(task_id).state == "completed"
+    assert_matches(task_id, world)
+
+
+def test_a_completed_archive_whose_task_write_failed_is_completed_by_the_next_run(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.errors import Busy
+
+    world = approved_world(api, shots=2)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    runner = ExportRunner()
+    original = runner.tasks.update_held
+
+    def busy_on_completion(task: str, lease: str, fields: dict[str, Any]) -> bool:
+        if fields.get("status") == "COMPLETED":
+            raise Busy()
+        return original(task, lease, fields)
+
+    monkeypatch.setattr(runner.tasks, "update_held", busy_on_completion)
+    assert runner.run(task_id).state == "retrying"
+    assert task(task_id).status == "RETRYING"
+    # The archive is whole in S3; the next run completes the task instead of resuming the upload.
+    assert ExportRunner().run(task_id).state == "completed"
+    assert_matches(task_id, world)
+    assert exports_keys() == [archive_key(task_id)] and open_uploads() == []
+
+
 def test_a_duplicate_delivery_makes_one_archive(api: Api) -> None:
     world = approved_world(api, shots=2)
     task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
