@@ -9,8 +9,7 @@ cold start.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint
 
@@ -33,26 +32,11 @@ if TYPE_CHECKING:
         SelectedShotRequest,
     )
     from chalicelib.services.access import Caller
-    from chalicelib.services.generations import GenerationService
 
 bp = Blueprint(__name__)
 
 TAG = "generations"
 WRITE_ERRORS = frozenset({403, 409, 503})
-
-
-@lru_cache(maxsize=1)
-def _own_service() -> GenerationService:
-    from chalicelib.services.generations import GenerationService
-
-    return GenerationService()
-
-
-def service() -> GenerationService:
-    """`chalicelib.wiring.generations()` once wiring has it; this module's own instance before."""
-    factory: Any = getattr(wiring, "generations", None) or _own_service
-    result: GenerationService = factory()
-    return result
 
 
 def _org(q: OrganizationQuery | GenerationListQuery) -> str | None:
@@ -73,7 +57,7 @@ def _org(q: OrganizationQuery | GenerationListQuery) -> str | None:
 )
 def create_generation(caller: Caller, query: OrganizationQuery, body: GenerationCreate) -> GenerationPublic:
     """Record a generation batch for a product, with its predictions."""
-    return service().create(caller, body, _org(query))
+    return wiring.generations().create(caller, body, _org(query))
 
 
 @endpoint(
@@ -92,7 +76,7 @@ def read_product_generations(caller: Caller, id: str, query: GenerationListQuery
     """A product's generations, newest first."""
     from chalicelib.schemas.generations import GenerationList
 
-    return GenerationList(service().list_for_product(caller, id, _org(query), query.skip, query.limit))
+    return GenerationList(wiring.generations().list_for_product(caller, id, _org(query), query.skip, query.limit))
 
 
 @endpoint(
@@ -108,7 +92,7 @@ def read_product_generations(caller: Caller, id: str, query: GenerationListQuery
 )
 def update_prediction(caller: Caller, id: str, body: PredictionUpdate) -> PredictionPublic:
     """Record a prediction's progress or result."""
-    return service().update_prediction(caller, id, body)
+    return wiring.generations().update_prediction(caller, id, body)
 
 
 @endpoint(
@@ -124,7 +108,7 @@ def update_prediction(caller: Caller, id: str, body: PredictionUpdate) -> Predic
 )
 def create_refine(caller: Caller, id: str, body: RefineCreate) -> RefinePublic:
     """Start a refine of a prediction."""
-    return service().add_refine(caller, id, body)
+    return wiring.generations().add_refine(caller, id, body)
 
 
 @endpoint(
@@ -140,7 +124,7 @@ def create_refine(caller: Caller, id: str, body: RefineCreate) -> RefinePublic:
 )
 def update_refine(caller: Caller, id: str, body: RefineUpdate) -> RefinePublic:
     """Record a refine's progress or result."""
-    return service().update_refine(caller, id, body)
+    return wiring.generations().update_refine(caller, id, body)
 
 
 @endpoint(
@@ -157,4 +141,4 @@ def update_refine(caller: Caller, id: str, body: RefineUpdate) -> RefinePublic:
 )
 def set_selected_shot(caller: Caller, product_id: str, query: OrganizationQuery, body: SelectedShotRequest) -> Product:
     """Select a prediction as the product's shot of its shot type (or clear it)."""
-    return service().select_shot(caller, product_id, body, _org(query))
+    return wiring.generations().select_shot(caller, product_id, body, _org(query))

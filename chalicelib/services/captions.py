@@ -26,7 +26,7 @@ from chalicelib.schemas.common import utcnow
 from chalicelib.schemas.enums import TaskStatus
 from chalicelib.services.captioning import Caption, Captioner, CaptionFailed, CaptionImage, CaptionRequest
 from chalicelib.store.blobs import ImageStore, product_image_key
-from chalicelib.store.captions import CaptionStore
+from chalicelib.store.captions import FINISHED, CaptionStore
 from chalicelib.store.jobs import JobQueue, caption_queue
 from chalicelib.store.models import ProductItem
 from chalicelib.store.products import ProductRepository
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 _FORMATS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}
 DEAD_LETTER_REASON = "The caption job failed on every delivery"
-_FINISHED = {TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value}
 # The product fields a captioner may word its answer with.
 _CONTEXT_FIELDS = ("name", "brand", "type", "colour", "materials", "gender", "season", "year", "pattern", "category")
 
@@ -43,11 +42,11 @@ _CONTEXT_FIELDS = ("name", "brand", "type", "colour", "materials", "gender", "se
 @dataclass(frozen=True)
 class JobOutcome:
     """What the worker does with the delivery: delete it (done), put it off (`retry_after`
-    seconds), or leave it failed (`dead`: the queue moves it to the dead-letter queue)."""
+    seconds), or leave it failed (not done, no retry: the queue's maxReceiveCount moves it to
+    the dead-letter queue)."""
 
     done: bool = True
     retry_after: int | None = None
-    dead: bool = False
     # The caption written, when this run wrote one.
     caption: Caption | None = None
     # A request's attempt failed in a way worth retrying: the job goes on the queue.
@@ -194,7 +193,7 @@ class CaptionService:
 
     def _run(self, product_id: str, task_id: str, attempt: int, in_request: bool) -> JobOutcome:
         item = self.products.get(product_id)
-        if item is None or item.caption_task_id != task_id or item.caption_status in _FINISHED:
+        if item is None or item.caption_task_id != task_id or item.caption_status in FINISHED:
             return JobOutcome()
         if not self.store.mark(product_id, task_id, TaskStatus.PROCESSING):
             return JobOutcome()
@@ -237,7 +236,7 @@ class CaptionService:
         if attempt >= settings.caption_max_attempts:
             if self.store.mark(item.id, task_id, TaskStatus.FAILED, retry_count=attempt - 1, error=reason):
                 metric("CaptionsFailed")
-            return JobOutcome(done=False, dead=True)
+            return JobOutcome(done=False)
         self.store.mark(item.id, task_id, TaskStatus.RETRYING, retry_count=attempt, error=reason)
         delay = settings.caption_retry_base_seconds * 2 ** (attempt - 1)
         return JobOutcome(done=False, retry_after=delay)

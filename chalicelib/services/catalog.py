@@ -72,17 +72,9 @@ class CatalogService:
 
     def _visible_brand(self, caller: Caller, brand_id: str) -> BrandItem:
         item = self.registry.get_brand(brand_id)
-        if item is None or not self._may_access(caller, item.owner_id, item.organization_id):
+        if item is None or not caller.in_scope(item.owner_id, item.organization_id):
             raise NotFound("Brand not found")
         return item
-
-    @staticmethod
-    def _may_access(caller: Caller, owner_id: str, organization_id: str | None) -> bool:
-        if caller.is_superuser:
-            return True
-        if organization_id:
-            return caller.is_member(organization_id)
-        return owner_id == caller.id
 
     def get_brand(self, caller: Caller, brand_id: str) -> BrandItem:
         return self._visible_brand(caller, brand_id)

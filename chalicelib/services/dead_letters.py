@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -75,50 +76,74 @@ class DeadLetterSweeper:
         return report
 
     def _handle(self, queue: str, body: str, message_id: str) -> Handled:
+        # Only reading the message decides "unreadable": an error of the recording itself (a
+        # KeyError deep in a service, say) keeps the message for the next sweep.
         try:
             job = json.loads(body)
             if not isinstance(job, dict):
                 raise ValueError("not a JSON object")
-            return self._record(queue, job)
+            record = self._recorder(queue, job)
         except (ValueError, KeyError, TypeError) as exc:
             logger.error(
                 "unreadable dead letter",
                 extra={"queue": queue, "message_id": message_id, "error": str(exc), "body": body[:2000]},
             )
             return Handled.UNREADABLE
+        try:
+            return record()
         except Exception:
             logger.exception("dead letter not handled", extra={"queue": queue, "message_id": message_id})
             return Handled.KEPT
 
-    def _record(self, queue: str, job: dict[str, Any]) -> Handled:
+    def _recorder(self, queue: str, job: dict[str, Any]) -> Callable[[], Handled]:
+        """What recording the job's failure takes, its fields read now."""
         if queue == queues.MEDIA_QUEUE:
-            return self._upload(job)
+            return self._uploads(job)
         if queue == queues.CAPTION_QUEUE:
-            wiring.captions().give_up(str(job["product_id"]), str(job["task_id"]))
-            return Handled.RECORDED
+            product_id, task_id = str(job["product_id"]), str(job["task_id"])
+
+            def caption() -> Handled:
+                wiring.captions().give_up(product_id, task_id)
+                return Handled.RECORDED
+
+            return caption
         if queue == queues.EXPORT_QUEUE:
             task_id = str(job["task_id"])
             if job.get("action") == "cleanup":
-                # A clean-up that kept failing: one more try (it is idempotent), then kept.
-                wiring.exports().cleanup(task_id)
-                return Handled.RECORDED
-            outcome = wiring.export_runner().give_up(task_id)
-            return Handled.KEPT if outcome is None else Handled.RECORDED
+
+                def cleanup() -> Handled:
+                    # A clean-up that kept failing: one more try (it is idempotent), then kept.
+                    wiring.exports().cleanup(task_id)
+                    return Handled.RECORDED
+
+                return cleanup
+
+            def export() -> Handled:
+                outcome = wiring.export_runner().give_up(task_id)
+                return Handled.KEPT if outcome is None else Handled.RECORDED
+
+            return export
         raise KeyError(f"no dead-letter handling for queue {queue}")
 
-    def _upload(self, event: dict[str, Any]) -> Handled:
+    def _uploads(self, event: dict[str, Any]) -> Callable[[], Handled]:
         if event.get("Event") == "s3:TestEvent":
-            return Handled.RECORDED
-        ingest = wiring.media_ingest()
-        for record in event["Records"]:
-            if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
-                continue
-            s3 = record["s3"]
-            result = ingest.give_up(
-                s3["bucket"]["name"],
-                unquote_plus(s3["object"]["key"]),
-                s3["object"]["eTag"],
-                s3["object"].get("sequencer"),
+            return lambda: Handled.RECORDED
+        objects = [
+            (
+                r["s3"]["bucket"]["name"],
+                unquote_plus(r["s3"]["object"]["key"]),
+                r["s3"]["object"]["eTag"],
+                r["s3"]["object"].get("sequencer"),
             )
-            logger.info("dead upload", extra={"key": s3["object"]["key"], "outcome": result.outcome.value})
-        return Handled.RECORDED
+            for r in event["Records"]
+            if str(r.get("eventName", "")).startswith("ObjectCreated:")
+        ]
+
+        def uploads() -> Handled:
+            ingest = wiring.media_ingest()
+            for bucket, key, etag, sequencer in objects:
+                result = ingest.give_up(bucket, key, etag, sequencer)
+                logger.info("dead upload", extra={"key": key, "outcome": result.outcome.value})
+            return Handled.RECORDED
+
+        return uploads

@@ -22,8 +22,6 @@ from chalicelib.store.media import MediaRepository
 
 logger = logging.getLogger(__name__)
 
-_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
-
 
 class Outcome(StrEnum):
     READY = "ready"
@@ -80,7 +78,7 @@ class MediaIngest:
             image = examine_image(data)
         except ImageRejected as exc:
             return self._fail(media_id, key, etag, sequencer, exc.reason)
-        actual_type = _CONTENT_TYPES.get(image.extension)
+        actual_type = image.content_type
         if record.declared_type and actual_type != record.declared_type:
             return self._fail(
                 media_id,

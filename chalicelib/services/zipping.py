@@ -125,9 +125,6 @@ class ResumableZip:
         info.external_attr = 0o644 << 16
         self.zip.writestr(info, data)
 
-    def names(self) -> set[str]:
-        return set(self.zip.NameToInfo)
-
     def state(self) -> dict[str, Any]:
         """What `resume` needs, at a member boundary (the tail bytes are kept apart)."""
         return {

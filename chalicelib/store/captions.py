@@ -16,13 +16,14 @@ from chalicelib.schemas.enums import TaskStatus
 from chalicelib.store.models import MediaItem, ProductItem, bind_table
 from chalicelib.store.table import conditional_update, transaction
 
-_FINISHED = (TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value)
+# A caption task's terminal statuses.
+FINISHED = frozenset({TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value})
 
 
 def _open_task(task_id: str) -> Any:
     """The task is the product's current one and has not ended: a late attempt (a request's
     thread that outlived its budget, a repeated delivery) cannot undo a finished task."""
-    return (ProductItem.caption_task_id == task_id) & ~ProductItem.caption_status.is_in(*_FINISHED)
+    return (ProductItem.caption_task_id == task_id) & ~ProductItem.caption_status.is_in(*sorted(FINISHED))
 
 
 def _product(product_id: str) -> ProductItem:

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from chalicelib.config import get_settings
-from chalicelib.queues import CAPTION_QUEUE
+from chalicelib.queues import CAPTION_DLQ, CAPTION_QUEUE, EXPORT_DLQ, EXPORT_QUEUE, MEDIA_DLQ, MEDIA_QUEUE
 
 _CLIENT_LOCK = threading.Lock()
 # SQS's upper bound for a message's visibility timeout (12 hours).
@@ -25,7 +25,8 @@ def _sqs() -> Any:
         return boto3.client("sqs", region_name=get_settings().aws_region)
 
 
-@lru_cache(maxsize=4)
+# Every job queue and dead-letter queue (six), when their URLs are not set.
+@lru_cache(maxsize=8)
 def _queue_url(name: str) -> str:
     return str(_sqs().get_queue_url(QueueName=name)["QueueUrl"])
 
@@ -85,15 +86,11 @@ def caption_queue() -> JobQueue:
 
 
 def export_queue() -> JobQueue:
-    from chalicelib.queues import EXPORT_QUEUE
-
     return JobQueue(EXPORT_QUEUE, get_settings().export_queue_url)
 
 
 def dead_letter_queues() -> dict[str, JobQueue]:
     """The dead-letter queue of each job queue, by the job queue's name."""
-    from chalicelib.queues import CAPTION_DLQ, EXPORT_DLQ, EXPORT_QUEUE, MEDIA_DLQ, MEDIA_QUEUE
-
     settings = get_settings()
     return {
         MEDIA_QUEUE: JobQueue(MEDIA_DLQ, settings.media_dlq_url),

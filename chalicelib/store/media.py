@@ -68,10 +68,3 @@ class MediaRepository:
             actions.append(MediaItem.sequencer.set(ordered))
             condition &= MediaItem.sequencer.does_not_exist() | (MediaItem.sequencer < ordered)
         return conditional_update(_key(media_id), actions, condition)
-
-    def set_caption(self, media_id: str, caption: str, alt_text: str) -> bool:
-        return conditional_update(
-            _key(media_id),
-            [MediaItem.caption.set(caption), MediaItem.alt_text.set(alt_text)],
-            MediaItem.pk.exists(),
-        )
