@@ -33,6 +33,21 @@ def _raise_mapped(exc: PutError | DeleteError) -> None:
     raise exc
 
 
+def _actions(fields: dict[str, Any]) -> list[Any]:
+    """Each field set, or removed when None."""
+    return [
+        getattr(ExportTaskItem, name).set(value) if value is not None else getattr(ExportTaskItem, name).remove()
+        for name, value in fields.items()
+    ]
+
+
+def _unheld(now: str) -> Any:
+    """Active, and no run holds it (no lease, or an expired one)."""
+    return ExportTaskItem.status.is_in(*(s.value for s in ACTIVE)) & (
+        ExportTaskItem.lease_until.does_not_exist() | (ExportTaskItem.lease_until < now)
+    )
+
+
 class ExportRepository:
     def __init__(self) -> None:
         bind_table()
@@ -57,10 +72,7 @@ class ExportRepository:
     def update(self, task_id: str, fields: dict[str, Any], *, only_from: tuple[TaskStatus, ...] = ACTIVE) -> bool:
         """Set `fields` when the task's status is one of `only_from`; False otherwise (cancelled,
         finished or gone)."""
-        actions = [
-            getattr(ExportTaskItem, name).set(value) if value is not None else getattr(ExportTaskItem, name).remove()
-            for name, value in fields.items()
-        ]
+        actions = _actions(fields)
         condition = ExportTaskItem.status.is_in(*(s.value for s in only_from))
         return conditional_update(_key(task_id), actions, condition)
 
@@ -75,29 +87,19 @@ class ExportRepository:
         an expired one); `fields` are set with the lease. False: cancelled, finished or held."""
         actions = [ExportTaskItem.lease_id.set(lease_id), ExportTaskItem.lease_until.set(until)]
         actions += [getattr(ExportTaskItem, name).set(value) for name, value in fields.items()]
-        condition = ExportTaskItem.status.is_in(*(s.value for s in ACTIVE)) & (
-            ExportTaskItem.lease_until.does_not_exist() | (ExportTaskItem.lease_until < now)
-        )
+        condition = _unheld(now)
         return conditional_update(_key(task_id), actions, condition)
 
     def give_up(self, task_id: str, now: str, fields: dict[str, Any]) -> bool:
         """Set `fields` on a task still active that no run holds (no lease, or an expired one):
         False once finished, cancelled, or held by a live run."""
-        actions = [
-            getattr(ExportTaskItem, name).set(value) if value is not None else getattr(ExportTaskItem, name).remove()
-            for name, value in fields.items()
-        ]
-        condition = ExportTaskItem.status.is_in(*(s.value for s in ACTIVE)) & (
-            ExportTaskItem.lease_until.does_not_exist() | (ExportTaskItem.lease_until < now)
-        )
+        actions = _actions(fields)
+        condition = _unheld(now)
         return conditional_update(_key(task_id), actions, condition)
 
     def update_held(self, task_id: str, lease_id: str, fields: dict[str, Any]) -> bool:
         """A write of the run that holds the task, while it is PROCESSING: False once cancelled
         (the run stops at its next member)."""
-        actions = [
-            getattr(ExportTaskItem, name).set(value) if value is not None else getattr(ExportTaskItem, name).remove()
-            for name, value in fields.items()
-        ]
+        actions = _actions(fields)
         condition = (ExportTaskItem.status == TaskStatus.PROCESSING.value) & (ExportTaskItem.lease_id == lease_id)
         return conditional_update(_key(task_id), actions, condition)
