@@ -67,6 +67,13 @@ def _product_transaction(product: ProductItem) -> Iterator[Transaction]:
         raise
 
 
+def check_product_size(product: ProductItem) -> None:
+    """ItemTooLarge when the product would not fit in one item, naming its largest part: a field
+    of its document, or what the shootings side keeps on it (shot summaries, selected shots)."""
+    parts = {"shot_summaries": product.shot_summaries, "selected_shots": product.selected_shots, **product.doc}
+    check_item_size(product, parts)
+
+
 def dependents(product_id: str, children: Sequence[TableItem]) -> list[tuple[str, str]]:
     """Keys outside the product's partition that belong to it."""
     from chalicelib.store.generations import pointer_keys
@@ -106,7 +113,7 @@ class ProductRepository:
         # would not fit the transaction, they are deleted right after it.
         deferred = removed if 1 + len(counters) + len(new_media) + len(removed) > MAX_TRANSACTION_ITEMS else []
         product.refresh_keys()
-        check_item_size(product, product.doc)
+        check_product_size(product)
         with _product_transaction(product) as tx:
             tx.save(product)
             decremented = apply_counters(tx, counters, product.updated_at)
@@ -168,7 +175,7 @@ class ProductRepository:
     def set_selected_shots(self, product: ProductItem, shots: dict[str, str]) -> None:
         """The product's selected shots (shot type -> prediction id), alone, under its version."""
         product.selected_shots = shots
-        check_item_size(product, {"selected_shots": shots, **product.doc})
+        check_product_size(product)
         self.update_versioned(product, [ProductItem.selected_shots.set(shots)])
 
     @staticmethod

@@ -25,6 +25,7 @@ from chalicelib.store.models import (
     TableItem,
     bind_table,
 )
+from chalicelib.store.products import check_product_size
 from chalicelib.store.table import Transaction, get_item, transaction
 
 _STALE = "The look or its product was changed by another request; retry"
@@ -46,7 +47,7 @@ def _versioned(*items: TableItem) -> Iterator[Transaction]:
 def _check_product_size(product: ProductItem) -> None:
     """The product carries its looks' shot summaries: it must still fit in one item."""
     product.refresh_keys()
-    check_item_size(product, {"shot_summaries": product.shot_summaries, **product.doc})
+    check_product_size(product)
 
 
 def _product_actions(product: ProductItem) -> list[Any]:

@@ -143,3 +143,21 @@ def test_stored_data_is_not_revalidated_with_input_rules(api: Api) -> None:
     assert api.put(f"/api/v1/products/{product['id']}", {"colour": "Red"}, token).status == 200
     too_big = api.put(f"/api/v1/products/{product['id']}", {"brand_metadata": big}, token)
     assert too_big.status == 422
+
+
+def test_the_product_size_error_names_the_shootings_side_when_it_is_the_largest() -> None:
+    """A product over the budget because of its looks' shot summaries: the error names them, not
+    the largest field of the product's own document (every product write checks the same way)."""
+    from chalicelib.store.limits import ItemTooLarge
+    from chalicelib.store.models import ProductItem
+    from chalicelib.store.products import check_product_size
+
+    product = ProductItem(
+        pk="PRODUCT#p", sk="PRODUCT", id="p", owner_id="u", name_lc="tee", gender="UNISEX",
+        created_at="2026-01-01", updated_at="2026-01-01",
+        doc={"name": "Tee", "description": "d" * 1000},
+        shot_summaries=[{"shot_id": f"s{n}", "status": "TO_REVIEW", "padding": "x" * 500} for n in range(900)],
+    )  # fmt: skip
+    with pytest.raises(ItemTooLarge) as raised:
+        check_product_size(product)
+    assert raised.value.field == "shot_summaries"
