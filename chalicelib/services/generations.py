@@ -428,13 +428,19 @@ class GenerationService:
             raise InvalidField.single(
                 ["product_id"], "Must match the product in the path", str(data.product_id), "product_mismatch"
             )
-        caller.check_product(self.products.get(product_id), organization_id, write=True)
+        first = caller.check_product(self.products.get(product_id), organization_id, write=True)
         prediction_id = str(data.prediction_id) if data.prediction_id else None
         if prediction_id is not None:
             self._check_prediction_of(caller, product_id, prediction_id)
+        # The first attempt writes under the version just read; a retry reads again.
+        reads = [first]
 
         def attempt() -> ProductItem:
-            item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+            item = (
+                reads.pop()
+                if reads
+                else caller.check_product(self.products.get(product_id), organization_id, write=True)
+            )
             shots = {str(k): str(v) for k, v in (item.selected_shots or {}).items()}
             if prediction_id is None:
                 shots.pop(data.shot_type, None)

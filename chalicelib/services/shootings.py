@@ -413,13 +413,19 @@ class ShootingService:
         change: Callable[[LookItem, dict[str, Any] | None], T],
         new_shot: Callable[[LookItem], ShotRefItem | None] = lambda look: None,
         new_media: Sequence[MediaItem] = (),
+        first: tuple[LookItem, dict[str, Any] | None, ProductItem | None] | None = None,
     ) -> T:
         """Read the look (and shot), apply `change`, write it with the product's copies; a
-        concurrent change of either re-reads and applies again."""
+        concurrent change of either re-reads and applies again. `first`: the look, shot and
+        product the caller has just read, for the first attempt (no second read)."""
+        reads = [first] if first is not None else []
 
         def attempt() -> T:
-            look, shot = find()
-            product = self.products.get(look.product_id)
+            if reads:
+                look, shot, product = reads.pop()
+            else:
+                look, shot = find()
+                product = self.products.get(look.product_id)
             if product is not None and not caller.can_write(product):
                 # The product's status follows its shots: only its writers change them.
                 raise NotFound("Shot not found" if shot is not None else "Shooting look not found")
@@ -484,7 +490,7 @@ class ShootingService:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The new revision and its shot as written (stored shapes): the route renders them
         without reading the look again."""
-        look, _ = self._shot(caller, shot_id)
+        look, first_shot = self._shot(caller, shot_id)
         product = self.products.get(look.product_id)
         if product is None or not caller.can_write(product):
             raise NotFound("Shot not found")
@@ -545,7 +551,13 @@ class ShootingService:
 
         try:
             store_objects(self.images, plan)
-            shot, revision = self._change(caller, lambda: self._shot(caller, shot_id), change, new_media=plan.new_items)
+            shot, revision = self._change(
+                caller,
+                lambda: self._shot(caller, shot_id),
+                change,
+                new_media=plan.new_items,
+                first=(look, first_shot, product),
+            )
             return revision, shot
         except Exception:
             self._discard(plan, shot_id)
