@@ -9,13 +9,16 @@ nobody reads never blocks it.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
+from chalicelib.cli import _Console
 from tests.support.local_stack import LocalStack, listening, process_tree
 
 pytestmark = pytest.mark.e2e
@@ -60,11 +63,28 @@ def test_signal_stops_every_process(sig: signal.Signals, sigint_ignored: bool) -
     assert not listening(stack.moto_port), f"{sig.name}: the moto server still listens"
 
 
+def wait_until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def writer_stuck(console: _Console, write_end: int) -> bool:
+    """The console's writer holds a line (taken off the queue, not done) and the pipe takes no more.
+
+    Pipe pages hold 40 of the chatty child's 101-byte lines with 56 bytes to spare, so with every
+    page in use (no POLLOUT) the held line cannot be written until somebody reads.
+    """
+    holding = console.lines.unfinished_tasks == console.lines.qsize() + 1
+    writable = select.poll()
+    writable.register(write_end, select.POLLOUT)
+    return holding and not writable.poll(0)
+
+
 def test_output_nobody_reads_never_blocks_the_stack() -> None:
     """chalice's request log goes through the stack's console: with stdout a pipe nobody reads
     (as the e2e fixture once left it after READY), chalice still writes all it wants."""
-    from chalicelib.cli import _Console
-
     read_end, write_end = os.pipe()
     console = _Console(limit=1000, fd=write_end)
     try:
@@ -80,7 +100,12 @@ def test_output_nobody_reads_never_blocks_the_stack() -> None:
         pump.join(timeout=10)
         assert not pump.is_alive()
         assert console.dropped > 0
-        # The queue is still full (its writer waits on the pipe): another line is dropped, not waited for.
+        # The writer takes lines off the queue until the pipe is full; only then is it stuck, holding
+        # one line it cannot write. Wait for that state, then fill the queue: it stays full.
+        wait_until(lambda: writer_stuck(console, write_end), timeout=10)
+        while not console.lines.full():
+            console.put("filler\n")
+        # The queue is full and its writer waits on the pipe: another line is dropped, not waited for.
         dropped = console.dropped
         console.put("one more line\n")
         assert console.dropped == dropped + 1
