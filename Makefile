@@ -1,20 +1,27 @@
 # `make dev` starts the local stack with demo data; `make test` runs lint, types and tests.
 # Both create the virtual environment and install the pinned requirements on first use.
-PYTHON ?= python3
+# The functions' runtime (python3.12 on Lambda, Amazon Linux 2023, glibc 2.34): .venv is built with
+# the same version, so `chalice package` takes the wheels that runtime accepts and the package's
+# bytecode is compiled for it. PYTHON may name the interpreter; by default scripts/find-python.sh looks.
+RUNTIME_PYTHON := 3.12
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-$(RUNTIME_PYTHON)
+
+comma := ,
 
 .PHONY: dev test lint typecheck pytest bench package clean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): requirements.txt requirements-dev.txt scripts/find-python.sh
+	@# A .venv of another Python version (an older checkout's 3.11) is replaced, not reused.
+	$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(RUNTIME_PYTHON))))' 2>/dev/null \
+		|| { rm -rf $(VENV) && "$${PYTHON:-$$(scripts/find-python.sh $(RUNTIME_PYTHON))}" -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 dev: $(STAMP)
-	$(BIN)/python -m chalicelib.cli local
+	$(BIN)/python -m ops.cli local
 
 test: lint typecheck pytest
 
@@ -23,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy chalicelib
+	$(BIN)/mypy chalicelib ops
 
 # Two workers (one per core of a developer's or CI's machine); a file's tests stay on one
 # worker, so a module-scoped world is built once; files go out in collection order, the

@@ -397,7 +397,7 @@ def _measure_twice(counter: DynamoDBCallCounter, call: Any) -> tuple[CallStats, 
 def run(products: int = 5000, brands: int = 50) -> BenchResult:
     """The whole benchmark on a fresh moto; returns counts only (printing is `render`'s)."""
     from app import app
-    from chalicelib.local.resources import create_resources
+    from ops.local.resources import create_resources
 
     counter = DynamoDBCallCounter()
     seconds: dict[str, float] = {}

@@ -6,11 +6,11 @@ Exports of about 50 MB and about 500 MB of images (10 and 100 incompressible PNG
 `--quick`: 5 and 20 of 1 MB). Every process that touches AWS is a child of this one, which only
 orchestrates (so it holds no S3 object, and a test process's in-process moto never sees a call):
 
-- the moto server (`serve-moto`): moto's werkzeug app with chalicelib.local.moto_transactions,
+- the moto server (`serve-moto`): moto's werkzeug app with ops.local.moto_transactions,
   on a loopback port it picks itself. It holds every S3 object, so it is not the worker: the
   worker's memory is the worker's alone. It stops when its stdin closes (this process ending,
   however it ends) and is killed on the way out anyway;
-- `setup`: the table, buckets and queues (chalicelib.local.resources), a superuser, one shooting
+- `setup`: the table, buckets and queues (ops.local.resources), a superuser, one shooting
   with one look per product, each look `small` approved shots of one image (built by
   ShootingService, no HTTP), and two export tasks: the first product (`small` images) and every
   product (`large` images). The images are then downloaded to a temporary directory, for the
@@ -363,7 +363,7 @@ def serve_moto() -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from chalicelib.local import moto_transactions
+    from ops.local import moto_transactions
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_transactions.install()
@@ -402,7 +402,6 @@ def setup(endpoint: str, directory: str, image_bytes: int, small: int, large: in
     import boto3
 
     from chalicelib.config import get_settings
-    from chalicelib.local.resources import create_resources
     from chalicelib.schemas.common import iso, utcnow
     from chalicelib.schemas.enums import ShotStatus
     from chalicelib.schemas.products import ProductCreate
@@ -423,6 +422,7 @@ def setup(endpoint: str, directory: str, image_bytes: int, small: int, large: in
     from chalicelib.store.models import ExportTaskItem
     from chalicelib.store.products import ProductRepository
     from chalicelib.store.shootings import ShootingRepository
+    from ops.local.resources import create_resources
 
     settings = get_settings()
     create_resources()

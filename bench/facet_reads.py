@@ -89,10 +89,10 @@ def run(small: int, large: int) -> tuple[list[Row], float]:
     from moto import mock_aws
 
     from app import app
-    from chalicelib.local.moto_transactions import item_level_transactions
-    from chalicelib.local.resources import create_resources
     from chalicelib.services.security import create_access_token
     from chalicelib.services.users import UserService
+    from ops.local.moto_transactions import item_level_transactions
+    from ops.local.resources import create_resources
 
     rows: list[Row] = []
     started = time.perf_counter()

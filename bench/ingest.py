@@ -76,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _count))
     with mock_aws():
         from chalicelib.config import get_settings
-        from chalicelib.local.resources import create_resources
         from chalicelib.schemas.common import iso, utcnow
         from chalicelib.services.media import examine_image
         from chalicelib.store.blobs import s3_client, upload_key
         from chalicelib.store.media import MediaRepository
         from chalicelib.store.models import MediaItem
         from chalicelib.workers import media
+        from ops.local.resources import create_resources
         from tests.support.sqs import s3_event_message, synthetic_event
 
         get_settings.cache_clear()

@@ -59,7 +59,7 @@ def _listing(http: Http, counter: DynamoDBCallCounter, params: dict[str, object]
 
 def measure(size: int) -> list[Row]:
     from app import app
-    from chalicelib.local.resources import create_resources
+    from ops.local.resources import create_resources
 
     rows: list[Row] = []
     counter = DynamoDBCallCounter()

@@ -1,6 +1,6 @@
 """Resident memory of the local stack under product writes over HTTP.
 
-Starts `python -m chalicelib.cli local --no-demo` on free loopback ports, signs in as the
+Starts `python -m ops.cli local --no-demo` on free loopback ports, signs in as the
 superuser, then runs N product writes from a bounded number of parallel clients (creates with a
 small base64 PNG cover, updates, deletes), and prints the resident memory (VmRSS) of each
 process of the stack at the start and after every `--every` writes; then stops the stack.
@@ -112,7 +112,7 @@ def report(stack: LocalStack, label: str, started: float, workload: Workload | N
 
 def _name(pid: int) -> str:
     command = command_name(pid)
-    if "chalicelib.cli" in command:
+    if "ops.cli" in command:
         return "stack+moto"
     if "chalice" in command:
         return "chalice"

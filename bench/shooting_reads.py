@@ -213,7 +213,7 @@ def _in_fresh_moto(counter: DynamoDBCallCounter, build: Callable[[Http], list[Sa
     from moto import mock_aws
 
     from app import app
-    from chalicelib.local.resources import create_resources
+    from ops.local.resources import create_resources
 
     with mock_aws():
         create_resources()

@@ -28,14 +28,14 @@ def _errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     return out
 
 
-def validate(model: type[M], data: Any, where: str) -> M:
+def validate[M: BaseModel](model: type[M], data: Any, where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(_errors(exc, where)) from exc
 
 
-def query(request: Request, model: type[M], multi: tuple[str, ...] = ()) -> M:
+def query[M: BaseModel](request: Request, model: type[M], multi: tuple[str, ...] = ()) -> M:
     params = request.query_params
     data: dict[str, Any] = {}
     if params:
@@ -112,7 +112,7 @@ def _load_json(raw: bytes | str) -> Any:
     return data
 
 
-def json_body(request: Request, model: type[M]) -> M:
+def json_body[M: BaseModel](request: Request, model: type[M]) -> M:
     media_type = _media_type(request)
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
         raise InvalidInput.single(["body"], "Content-Type must be application/json", media_type, "content_type")
@@ -127,7 +127,7 @@ def json_body(request: Request, model: type[M]) -> M:
     return validate(model, data, "body")
 
 
-def form_body(request: Request, model: type[M]) -> M:
+def form_body[M: BaseModel](request: Request, model: type[M]) -> M:
     media_type = _media_type(request)
     body = request.raw_body or b""
     raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body

@@ -67,7 +67,7 @@ DOWNLOAD_URL_SECONDS = 300
 CLEANUP_MARGIN_SECONDS = 60
 MAX_SQS_DELAY_SECONDS = 900
 CLEANUP_DELAY_SECONDS = min(MAX_SQS_DELAY_SECONDS, DOWNLOAD_URL_SECONDS + CLEANUP_MARGIN_SECONDS)
-# The exports bucket's lifecycle expiry (store/template.py EXPORT_EXPIRE_DAYS): an archive
+# The exports bucket's lifecycle expiry (ops/template.py EXPORT_EXPIRE_DAYS): an archive
 # nobody downloaded or dismissed is gone this long after it was written.
 EXPORT_RETENTION_DAYS = 7
 # The record's TTL, from its creation: the retention plus a day for the export's own run.

@@ -257,7 +257,7 @@ def _too_large(exc: ItemTooLarge) -> InvalidField:
     )
 
 
-def _page(items: list[T], skip: int, limit: int) -> list[T]:
+def _page[T](items: list[T], skip: int, limit: int) -> list[T]:
     return items[skip : skip + limit]
 
 

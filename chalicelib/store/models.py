@@ -38,7 +38,7 @@ _SLIM: list[Attribute[Any]] = []
 A = TypeVar("A", bound=Attribute[Any])
 
 
-def slim(attribute: A) -> A:
+def slim[A: Attribute[Any]](attribute: A) -> A:
     """Mark a product attribute as projected into the listing indexes."""
     _SLIM.append(attribute)
     return attribute

@@ -31,7 +31,7 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt))
 
 
-def with_retries(
+def with_retries[R](
     operation: Callable[[], R],
     *,
     retry_on: tuple[type[Exception], ...] = (Busy, StaleWrite),

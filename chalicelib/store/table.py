@@ -64,7 +64,7 @@ def create_table() -> None:
 T = TypeVar("T", bound=TableItem)
 
 
-def get_item(model: type[T], pk: str, sk: str) -> T | None:
+def get_item[T: TableItem](model: type[T], pk: str, sk: str) -> T | None:
     """A consistent read of one item of the given kind, or None."""
     try:
         item = model.get(pk, sk, consistent_read=True)

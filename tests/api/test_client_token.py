@@ -2,7 +2,7 @@
 
 botocore resends a request whose answer it did not get (a timeout after the commit) with the
 same parameters, so with the same ClientRequestToken, which DynamoDB answers as a success
-without applying the items again (moto is taught the same in chalicelib/local/moto_transactions.py).
+without applying the items again (moto is taught the same in ops/local/moto_transactions.py).
 Here botocore is made to resend every first TransactWriteItems that succeeded.
 """
 

@@ -163,8 +163,8 @@ def test_openapi_document_lists_no_preflight_routes() -> None:
 
 
 def test_the_dev_stage_allows_the_usual_front_end_origins() -> None:
-    from chalicelib.cli import _stage_environment
     from chalicelib.config import Settings
+    from ops.cli import _stage_environment
 
     env = _stage_environment("dev")
     origins = Settings.model_validate({"cors_origins": env["CORS_ORIGINS"]}).cors_origins

@@ -829,7 +829,7 @@ def test_an_organization_member_does_not_see_a_colleagues_task(
 
 def test_retention_matches_the_bucket_lifecycle() -> None:
     from chalicelib.services.exports import CLEANUP_DELAY_SECONDS, DOWNLOAD_URL_SECONDS, EXPORT_RETENTION_DAYS
-    from chalicelib.store.template import EXPORT_EXPIRE_DAYS
+    from ops.template import EXPORT_EXPIRE_DAYS
 
     assert EXPORT_RETENTION_DAYS == EXPORT_EXPIRE_DAYS
     assert DOWNLOAD_URL_SECONDS < CLEANUP_DELAY_SECONDS <= 900

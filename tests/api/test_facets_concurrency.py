@@ -12,7 +12,7 @@ Two things in the test harness are not thread-safe and are made so (tests/confte
   and, when any transaction is cancelled, puts that copy back, silently discarding what other
   threads committed meanwhile; its update_item (ADD on a counter) is a read-modify-write that
   is not atomic either. Real DynamoDB has neither race. To test *our* concurrency control
-  rather than moto's, every test runs on the patched moto (chalicelib/local/moto_transactions.py):
+  rather than moto's, every test runs on the patched moto (ops/local/moto_transactions.py):
   each backend operation runs under one lock, which makes it atomic as DynamoDB's are, and a
   cancelled transaction restores only its own items. Only single operations are serialized,
   so the service's read-modify-write (get the product, write it back under a version

@@ -1,4 +1,4 @@
-"""The local stack over real HTTP: `python -m chalicelib.cli local`, then a product's life, then parallel clients."""
+"""The local stack over real HTTP: `python -m ops.cli local`, then a product's life, then parallel clients."""
 
 from __future__ import annotations
 

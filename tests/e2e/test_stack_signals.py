@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pytest
 
-from chalicelib.cli import _Console
+from ops.cli import _Console
 from tests.support.local_stack import LocalStack, listening, process_tree
 
 pytestmark = pytest.mark.e2e

@@ -129,7 +129,7 @@ def test_an_upload_is_ingested_and_a_product_captioned_by_the_pump(stack: LocalS
     assert image.status_code == 200 and image.content == data
 
     # Nothing failed on the way: the pump logs a handler's exception and an invalid answer.
-    assert "chalicelib.local.pump" not in stack.output(500), stack_log(stack)
+    assert "ops.local.pump" not in stack.output(500), stack_log(stack)
 
 
 def test_the_bucket_answers_the_studios_preflight(stack: LocalStack, auth: dict[str, str]) -> None:
@@ -141,7 +141,7 @@ def test_the_bucket_answers_the_studios_preflight(stack: LocalStack, auth: dict[
     )
     assert preflight.status_code == 200, preflight.text
     assert preflight.headers.get("Access-Control-Allow-Origin") == STUDIO, dict(preflight.headers)
-    # The bucket's rule (chalicelib/local/resources.py upload_cors), not the moto server's defaults.
+    # The bucket's rule (ops/local/resources.py upload_cors), not the moto server's defaults.
     assert preflight.headers.get("Access-Control-Allow-Methods") == "POST", dict(preflight.headers)
     assert preflight.headers.get("Access-Control-Max-Age") == "3000", dict(preflight.headers)
 

@@ -2,7 +2,7 @@
 
 Starting moto and creating the table (six GSIs) for every test cost more than most tests do;
 emptying it costs next to nothing. moto runs with the item-level transaction patch
-(chalicelib/local/moto_transactions.py) for the whole session, so every test, threaded or not,
+(ops/local/moto_transactions.py) for the whole session, so every test, threaded or not,
 sees DynamoDB's guarantees: atomic item operations and all-or-nothing transactions that do not
 copy the table.
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from moto import mock_aws
 
-from chalicelib.local import moto_transactions
+from ops.local import moto_transactions
 
 if TYPE_CHECKING:
     from tests.factories import Api
@@ -45,7 +45,7 @@ def start() -> None:
         if _mock is not None:
             return
         from chalicelib.config import get_settings
-        from chalicelib.local.resources import create_resources
+        from ops.local.resources import create_resources
 
         # Settings read now, from the test environment, before any request could read them.
         get_settings.cache_clear()
@@ -146,7 +146,7 @@ def snapshot() -> list[Any]:
         return [copy.deepcopy(table.items) for table in _app_tables()]
 
 
-def build_through_api(build: Callable[[Api], W]) -> tuple[list[Any], W]:
+def build_through_api[W](build: Callable[[Api], W]) -> tuple[list[Any], W]:
     """A module's world built once through the API on an emptied table, and the items it left
     (for `restore` before each of the module's tests)."""
     from chalice.test import Client

@@ -1,4 +1,4 @@
-"""`python -m chalicelib.cli local` as a subprocess, for the e2e tests and the memory bench.
+"""`python -m ops.cli local` as a subprocess, for the e2e tests and the memory bench.
 
 Its output is read by a thread for the whole life of the stack (a pipe nobody reads fills up
 and blocks the writer), and `stop()` leaves no process behind: it signals the stack, waits,
@@ -137,7 +137,7 @@ class LocalStack:
         return "".join(list(self.lines)[-last:])
 
     def start(self, timeout: float = 120.0) -> None:
-        command = [sys.executable, "-m", "chalicelib.cli", "local", "--port", str(self.port)]
+        command = [sys.executable, "-m", "ops.cli", "local", "--port", str(self.port)]
         command += ["--moto-port", str(self.moto_port)] + ([] if self.demo else ["--no-demo"])
         if self.sigint_ignored:
             command = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]

@@ -1,7 +1,7 @@
-"""Moved to chalicelib/local/moto_transactions.py (the local stack uses it too); kept for old imports."""
+"""Moved to ops/local/moto_transactions.py (the local stack uses it too); kept for old imports."""
 
 from __future__ import annotations
 
-from chalicelib.local.moto_transactions import install, installed, item_level_transactions, uninstall
+from ops.local.moto_transactions import install, installed, item_level_transactions, uninstall
 
 __all__ = ["install", "installed", "item_level_transactions", "uninstall"]

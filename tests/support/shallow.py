@@ -23,7 +23,7 @@ _worker: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
 
-def shallow(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+def shallow[**P, T](fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     global _worker
     if threading.current_thread() is not threading.main_thread():
         return fn(*args, **kwargs)

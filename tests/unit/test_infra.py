@@ -16,9 +16,9 @@ import pytest
 from chalicelib import queues
 from chalicelib.aws_actions import ANY_RESOURCE_ACTIONS
 from chalicelib.config import REQUIRED_WHEN_DEPLOYED, Settings
-from chalicelib.local.resources import upload_cors
-from chalicelib.store import template
-from chalicelib.store.template import EXPORTS_BUCKET, IMAGES_BUCKET, resources
+from ops import template
+from ops.local.resources import upload_cors
+from ops.template import EXPORTS_BUCKET, IMAGES_BUCKET, resources
 
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = ROOT / ".chalice"
@@ -80,7 +80,7 @@ def _timeout(config: dict[str, Any], stage: str, function: str) -> int:
 
 def test_infra_template_is_current() -> None:
     written = json.loads((ROOT / "infra" / "resources.json").read_text())
-    assert written == json.loads(json.dumps(resources())), "run: python -m chalicelib.cli write-infra"
+    assert written == json.loads(json.dumps(resources())), "run: python -m ops.cli write-infra"
 
 
 def test_table_has_the_listing_indexes() -> None:

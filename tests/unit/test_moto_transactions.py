@@ -1,4 +1,4 @@
-"""The moto patch (chalicelib/local/moto_transactions.py) keeps DynamoDB's transaction guarantees.
+"""The moto patch (ops/local/moto_transactions.py) keeps DynamoDB's transaction guarantees.
 
 All-or-nothing transactions that restore only their own items, atomic item operations under
 concurrent threads, and ClientRequestToken idempotency.
@@ -18,8 +18,8 @@ from botocore import handlers
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chalicelib.local import moto_transactions
-from chalicelib.local.moto_transactions import item_level_transactions
+from ops.local import moto_transactions
+from ops.local.moto_transactions import item_level_transactions
 
 
 @pytest.fixture

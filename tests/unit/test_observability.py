@@ -127,7 +127,7 @@ def test_log_lines_are_json_with_the_invocations_keys_and_redacted(capsys: pytes
 def test_module_loggers_still_reach_caplog(caplog: pytest.LogCaptureFixture) -> None:
     observability.logger()
     with caplog.at_level(logging.WARNING):
-        logging.getLogger("chalicelib.local.pump").warning("still propagated")
+        logging.getLogger("ops.local.pump").warning("still propagated")
     assert "still propagated" in caplog.text
 
 

@@ -1,4 +1,4 @@
-"""The local event pump (chalicelib/local/pump.py) on the in-process moto: one round at a time."""
+"""The local event pump (ops/local/pump.py) on the in-process moto: one round at a time."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import queues
-from chalicelib.local.pump import Pump, Worker, default_workers, failed_ids
+from ops.local.pump import Pump, Worker, default_workers, failed_ids
 
 REGION = "us-east-1"
 QUEUE = queues.MEDIA_QUEUE

@@ -2,7 +2,7 @@
 
 Read as tests/unit/test_template_checks.py reads it (infra/resources.json, which `chalice package
 --merge-template` merges into its own template) and checked against the code and
-.chalice/config.json, not against chalicelib.store.template's constants.
+.chalice/config.json, not against ops.template's constants.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The checked-in template (infra/resources.json) and the policies, checked against the code.
 
-Independent of chalicelib.store.template: the table is compared with the PynamoDB models' own
+Independent of ops.template: the table is compared with the PynamoDB models' own
 attributes and index classes, the queues and event sources with chalicelib.queues and app.py's
 handlers, the policies with the actions listed in chalicelib.aws_actions. tests/unit/test_infra.py
 checks the generated resources' details (receive counts, timeouts, environments, scopes);

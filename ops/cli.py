@@ -1,7 +1,7 @@
 """Admin and local commands.
 
-python -m chalicelib.cli local               # the local stack: moto server + chalice local + demo data
-python -m chalicelib.cli create-superuser    # FIRST_SUPERUSER / FIRST_SUPERUSER_PASSWORD, idempotent
+python -m ops.cli local               # the local stack: moto server + chalice local + demo data
+python -m ops.cli create-superuser    # FIRST_SUPERUSER / FIRST_SUPERUSER_PASSWORD, idempotent
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from chalicelib.local.pump import Pump
+    from ops.local.pump import Pump
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -214,7 +214,7 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
 
-    from chalicelib.local import moto_transactions
+    from ops.local import moto_transactions
 
     # Before the first request: DynamoDB's item-level transactions, atomic item operations and
     # ClientRequestToken idempotency (parallel clients would otherwise meet moto's races).
@@ -227,18 +227,18 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
         _ensure_free(port)
         moto = _serve_moto(moto_port)
         from chalicelib.config import get_settings
-        from chalicelib.local.pump import Pump
-        from chalicelib.local.resources import create_resources
         from chalicelib.queues import SWEEP_MINUTES
         from chalicelib.services.security import create_access_token
         from chalicelib.services.users import UserService
+        from ops.local.pump import Pump
+        from ops.local.resources import create_resources
 
         # The stage's browser origins may also POST uploads straight to the images bucket.
         create_resources(public_images=True, cors_origins=get_settings().cors_origins)
         admin = UserService().ensure_first_superuser()
         seeded = {"products": 0, "organizations": 0, "looks": 0}
         if demo:
-            from chalicelib.local.demo import seed
+            from ops.local.demo import seed
 
             seeded = seed(admin)
         # What Lambda's event source mappings do: the workers run here, on the local queues.
@@ -320,7 +320,7 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
 
 
 def write_infra() -> int:
-    from chalicelib.store.template import resources
+    from ops.template import resources
 
     target = ROOT / "infra" / "resources.json"
     target.write_text(json.dumps(resources(), indent=2) + "\n")
@@ -329,7 +329,7 @@ def write_infra() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
+    parser = argparse.ArgumentParser(prog="python -m ops.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("local", help="start the local stack with demo data")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))

@@ -1,6 +1,6 @@
 """The deployed resources as CloudFormation, generated from the models so the table cannot drift.
 
-`python -m chalicelib.cli write-infra` writes infra/resources.json, which `chalice package
+`python -m ops.cli write-infra` writes infra/resources.json, which `chalice package
 --merge-template` merges into the generated SAM template; a test checks the file is current.
 
 The merge is a deep merge by logical id: the functions' entries here (APIHandler, and the
@@ -28,8 +28,8 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib import queues
 from chalicelib.config import Settings
-from chalicelib.local.resources import upload_cors
 from chalicelib.store.models import TableItem
+from ops.local.resources import upload_cors
 
 STAGE = "prod"
 TABLE_NAME = f"sartiq-products-{STAGE}"
@@ -37,7 +37,7 @@ IMAGES_BUCKET = f"sartiq-products-images-{STAGE}"
 EXPORTS_BUCKET = f"sartiq-products-exports-{STAGE}"
 SECRET_REFERENCE = "{{resolve:secretsmanager:sartiq-products/" + STAGE + ":SecretString:secret_key}}"
 
-CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
+CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 
 # chalice's logical ids: the API function is always APIHandler; an `on_sqs_message` handler's
 # function is its name CamelCased, and its event `<name>-sqs-event-source` CamelCased.
