@@ -58,6 +58,13 @@ package: $(STAMP)
 template-check: package
 	$(BIN)/cfn-lint build/sam.json
 
+# The deployable zip itself: native libraries and glibc symbol versions the runtime has, wheel
+# tags it accepts, no test or local-stack code, and an isolated import of the unpacked zip with
+# the runtime's Python version (ops/artifact_check.py).
+.PHONY: artifact-check
+artifact-check: package
+	$(BIN)/python -m ops.artifact_check build/
+
 # Chromium (Debian's package, with apt-get; root or sudo) for the docs page's e2e test, when missing.
 .PHONY: chromium
 chromium:
