@@ -7,6 +7,8 @@ package without .pyc files compiles every module it imports on every cold start 
 `python -m bench.import_time --from-source`: about 1.2 s more here). The bytecode is written with
 `unchecked-hash` invalidation: a zip does not keep the source timestamps that the default mode
 checks. The interpreter must be the runtime's version (bytecode is per Python version).
+
+It also drops what never runs on Lambda (PRUNED).
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+# Powertools' own copy of Swagger UI (1.7 MB), read only by its event handler's enable_swagger().
+# The API is chalice's, and its docs page serves Swagger UI from openapi-ui-bundles
+# (chalicelib/api/docs.py). The assets only: the package's modules stay, so importing them works.
+PRUNED = (
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.js",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.css",
+)
 
 
 def runtime_version(template: Path) -> str:
@@ -37,6 +47,11 @@ def compile_package(build: Path) -> int:
         with zipfile.ZipFile(package) as archive:
             infos = archive.infolist()
             archive.extractall(root)
+        pruned = 0
+        for pattern in PRUNED:
+            for path in root.glob(pattern):
+                pruned += path.stat().st_size
+                path.unlink()
         ok = compileall.compile_dir(
             root,
             quiet=1,
@@ -58,7 +73,7 @@ def compile_package(build: Path) -> int:
     with zipfile.ZipFile(package) as archive:
         names = archive.namelist()
     pyc = sum(1 for n in names if n.endswith(".pyc"))
-    print(json.dumps({"package": str(package), "files": len(names), "pyc": pyc}))
+    print(json.dumps({"package": str(package), "files": len(names), "pyc": pyc, "pruned_bytes": pruned}))
     return 0
 
 

@@ -57,3 +57,22 @@ def test_another_runtime_is_refused(tmp_path: Path) -> None:
     build = _build(tmp_path, "3.9" if sys.version_info[:2] != (3, 9) else "3.12")
     with pytest.raises(SystemExit, match="compile it with that version"):
         _load().compile_package(build)  # type: ignore[attr-defined]
+
+
+def test_powertools_swagger_ui_assets_are_pruned_and_its_modules_kept(tmp_path: Path) -> None:
+    build = _build(tmp_path, f"{sys.version_info.major}.{sys.version_info.minor}")
+    swagger = "aws_lambda_powertools/event_handler/openapi/swagger_ui"
+    with zipfile.ZipFile(build / "deployment.zip", "a") as archive:
+        archive.writestr(f"{swagger}/__init__.py", "from .html import PAGE\n")
+        archive.writestr(f"{swagger}/html.py", "PAGE = '<html></html>'\n")
+        archive.writestr(f"{swagger}/swagger-ui-bundle.min.js", "x" * 1000)
+        archive.writestr(f"{swagger}/swagger-ui.min.css", "y" * 100)
+        # Someone else's Swagger UI, the one the docs page serves, stays.
+        archive.writestr("openapi_ui_bundles/swagger_ui/vendor/swagger-ui-bundle.js", "z")
+    assert _load().compile_package(build) == 0  # type: ignore[attr-defined]
+    with zipfile.ZipFile(build / "deployment.zip") as archive:
+        names = set(archive.namelist())
+    assert not {f"{swagger}/swagger-ui-bundle.min.js", f"{swagger}/swagger-ui.min.css"} & names
+    assert {f"{swagger}/__init__.py", f"{swagger}/html.py", "app.py"} <= names
+    assert any(n.startswith(f"{swagger}/__pycache__/html.") for n in names)
+    assert "openapi_ui_bundles/swagger_ui/vendor/swagger-ui-bundle.js" in names
