@@ -4,6 +4,8 @@
 # the same version, so `chalice package` takes the wheels that runtime accepts and the package's
 # bytecode is compiled for it. PYTHON may name the interpreter; by default scripts/find-python.sh looks.
 RUNTIME_PYTHON := 3.12
+# The stage `make package` packages (.chalice/config.json); each has infra/resources-<stage>.json.
+STAGE ?= prod
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(RUNTIME_PYTHON)
@@ -50,13 +52,25 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.exports
 
 package: $(STAMP)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod --pkg-format cloudformation --merge-template infra/resources.json build/
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --pkg-format cloudformation --merge-template infra/resources-$(STAGE).json build/
 	$(BIN)/python infra/compile_package.py build/
 
-# The packaged template, checked by cfn-lint (0 errors and 0 warnings expected).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements-checkov.txt scripts/find-python.sh
+	test -x $(CHECKOV_VENV)/bin/python || "$${PYTHON:-$$(scripts/find-python.sh $(RUNTIME_PYTHON))}" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+# The packaged template: cfn-lint (0 errors and 0 warnings expected), checkov (0 failures; the
+# skipped checks, each with its reason, in infra/checkov.yaml), and every AWS call the tests
+# recorded (`make test` first) checked against its function's policy (ops/policy_check.py).
 .PHONY: template-check
-template-check: package
+template-check: package $(CHECKOV_STAMP)
 	$(BIN)/cfn-lint build/sam.json
+	$(CHECKOV_VENV)/bin/checkov --config-file infra/checkov.yaml --file build/sam.json
+	$(BIN)/python -m ops.policy_check build/sam.json test-results/aws-calls
 
 # The deployable zip itself: native libraries and glibc symbol versions the runtime has, wheel
 # tags it accepts, no test or local-stack code, and an isolated import of the unpacked zip with
@@ -71,4 +85,4 @@ chromium:
 	scripts/ensure-chromium.sh
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,6 +14,7 @@ from chalicelib.api import (
     docs,
     exports,
     generations,
+    method_not_allowed,
     openapi,
     organizations,
     products,
@@ -125,8 +126,10 @@ for blueprint in (
 ):
     app.register_blueprint(blueprint, url_prefix="/api/v1")
 
-# Last: it adds a preflight route to every path registered above.
+# After the blueprints: a preflight route for every path registered above, then (last) the 405
+# routes for the methods each path lacks, which its preflight must not offer.
 cors.register_cors(app)
+method_not_allowed.register_method_not_allowed(app)
 
 
 # Workers: S3 object events (bucket -> SQS) and caption jobs. Each answers SQS's partial batch

@@ -114,7 +114,7 @@ def _name(pid: int) -> str:
     command = command_name(pid)
     if "ops.cli" in command:
         return "stack+moto"
-    if "chalice" in command:
+    if "ops.local.gateway" in command or "chalice" in command:
         return "chalice"
     return command.split(" ")[0]
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DEVELOPMENT_SECRET = "change-me-local-only-secret-key-32b"
@@ -19,12 +19,14 @@ LOCAL_ENVIRONMENTS = frozenset({"local", "test"})
 # What a deployed function cannot work without. The defaults are the local stack's names: in a
 # deployed stage they would point at a table or bucket that is not the stage's (or at none), and
 # a missing queue URL falls back to sqs:GetQueueUrl, which the deployed policies do not grant.
+# The signing keys are read from Secrets Manager at run time (services/signing_keys.py), so the
+# function's configuration holds the secret's ARN, never a key.
 # The template sets every one of them on every function (tests/unit/test_infra.py).
 REQUIRED_WHEN_DEPLOYED: tuple[str, ...] = (
     "table_name",
     "images_bucket",
     "exports_bucket",
-    "secret_key",
+    "signing_keys_secret_arn",
     "media_base_url",
     "caption_queue_url",
     "export_queue_url",
@@ -42,6 +44,20 @@ class SettingsError(RuntimeError):
 
 class _DeployedStageIncomplete(ValueError):
     """Raised inside validation (pydantic wraps a ValueError); SettingsError keeps its message."""
+
+
+def minimum_key_bytes(algorithm: str) -> int:
+    """RFC 7518 3.2: an HMAC key at least as long as the hash's output (HS256: 32 bytes)."""
+    return int(algorithm.removeprefix("HS")) // 8
+
+
+def key_length_problem(key: str, algorithm: str) -> str | None:
+    """Why `key` is too short to sign `algorithm` tokens, or None. Never quotes the key."""
+    minimum = minimum_key_bytes(algorithm)
+    length = len(key.encode())
+    if length < minimum:
+        return f"a signing key must be at least {minimum} bytes for {algorithm} (got {length})"
+    return None
 
 
 def _comma_list(value: Any) -> list[Any] | None:
@@ -65,9 +81,18 @@ class Settings(BaseSettings):
     media_base_url: str | None = None
     aws_endpoint_url: str | None = None
 
+    # Declared before the key: the key's validator reads the algorithm to know the length it needs.
+    # Only HMAC: the keys are shared secrets, and the algorithm is pinned when tokens are verified.
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    # The local stack's and the tests' signing key. A deployed stage reads its keys from the
+    # secret SIGNING_KEYS_SECRET_ARN names (services/signing_keys.py) and refuses SECRET_KEY.
     secret_key: SecretStr = SecretStr(_DEVELOPMENT_SECRET)
+    signing_keys_secret_arn: str | None = None
+    # How long a process trusts the keys it read before reading the secret again: after a
+    # rotation, an instance may sign with the old key for this long (still accepted as
+    # `previous`), and a removed key keeps verifying for this long.
+    signing_keys_max_age_seconds: int = Field(default=300, ge=1, le=3600)
     access_token_expire_minutes: int = 60 * 24 * 8
-    jwt_algorithm: str = "HS256"
 
     first_superuser: str = "admin@example.com"
     first_superuser_password: SecretStr = SecretStr(DEVELOPMENT_SUPERUSER_PASSWORD)
@@ -140,6 +165,24 @@ class Settings(BaseSettings):
             origins.append(origin)
         return origins
 
+    @field_validator("secret_key")
+    @classmethod
+    def _key_length(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        # No algorithm in the data: its own error is reported, not a second one here.
+        algorithm = info.data.get("jwt_algorithm")
+        if algorithm is not None:
+            problem = key_length_problem(value.get_secret_value(), algorithm)
+            if problem is not None:
+                raise ValueError(f"SECRET_KEY: {problem}")
+        return value
+
+    @field_validator("signing_keys_secret_arn")
+    @classmethod
+    def _secret_arn(cls, value: str | None) -> str | None:
+        # Empty is unset (a deployed stage then reports it missing). Not checked to be an ARN:
+        # a secret's name is a valid SecretId too, though the policy is written for the ARN.
+        return value.strip() if value is not None and value.strip() else None
+
     @field_validator("media_base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
@@ -184,10 +227,13 @@ class Settings(BaseSettings):
             raise _DeployedStageIncomplete(
                 f"Missing required environment variable(s): {', '.join(missing)} (stage {self.environment})"
             )
-        # The development secret is in this file: anyone who read it could mint tokens.
-        if self.secret_key.get_secret_value() == _DEVELOPMENT_SECRET:
+        # A deployed stage never signs with SECRET_KEY: a value there would be a key in plaintext
+        # in the function's configuration (what reading the keys from the secret avoids), and
+        # one an operator might rotate believing it is in use. Refused rather than ignored.
+        if self._provided("secret_key"):
             raise _DeployedStageIncomplete(
-                f"SECRET_KEY must be set for a deployed stage, not the development value (stage {self.environment})"
+                "SECRET_KEY must not be set on a deployed stage: its signing keys are read from the secret "
+                f"SIGNING_KEYS_SECRET_ARN names (stage {self.environment})"
             )
         return self
 

@@ -244,20 +244,21 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
         # What Lambda's event source mappings do: the workers run here, on the local queues.
         pump = Pump(stage=stage)
         pump.start()
+        # chalice local's server, answering what API Gateway answers itself as the deployed
+        # stage does (ops/local/gateway.py). One process, as `chalice local --no-autoreload`:
+        # no reloader forking a server child (out of our reach) on every change in the tree.
         chalice = subprocess.Popen(
             _child_command(
                 [
-                    str(Path(sys.executable).parent / "chalice"),
-                    "local",
+                    sys.executable,
+                    "-m",
+                    "ops.local.gateway",
                     "--host",
                     "127.0.0.1",
                     "--port",
                     str(port),
                     "--stage",
                     stage,
-                    # One process: the reloader would fork a server child (out of our reach)
-                    # and restart it whenever a file in the tree changes.
-                    "--no-autoreload",
                 ]
             ),
             cwd=ROOT,
@@ -319,12 +320,23 @@ def local(port: int, moto_port: int, demo: bool, stage: str) -> int:
     return status
 
 
-def write_infra() -> int:
-    from ops.template import resources
+def infra_files() -> dict[Path, str]:
+    """What write-infra writes: each stage's merge template and its functions' policies."""
+    from ops import policies
+    from ops.template import resources, stages
 
-    target = ROOT / "infra" / "resources.json"
-    target.write_text(json.dumps(resources(), indent=2) + "\n")
-    print(f"wrote {target.relative_to(ROOT)}")
+    files: dict[Path, str] = {}
+    for stage in stages():
+        files[ROOT / "infra" / f"resources-{stage}.json"] = json.dumps(resources(stage), indent=2) + "\n"
+        for function in policies.FUNCTIONS:
+            files[policies.path(function, stage)] = policies.render(function, stage)
+    return files
+
+
+def write_infra() -> int:
+    for target, text in infra_files().items():
+        target.write_text(text)
+        print(f"wrote {target.relative_to(ROOT)}")
     return 0
 
 
@@ -337,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--stage", default="dev")
     run.add_argument("--no-demo", action="store_true", help="start without the demo catalog")
     commands.add_parser("create-superuser", help="create the first superuser from the settings")
-    commands.add_parser("write-infra", help="write infra/resources.json from the models")
+    commands.add_parser("write-infra", help="write each stage's merge template and policies")
     args = parser.parse_args(argv)
     if args.command == "local":
         return local(args.port, args.moto_port, not args.no_demo, args.stage)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,56 @@ from chalice.utils import to_cfn_resource_name
 from chalicelib import queues
 from chalicelib.config import Settings
 from chalicelib.store.models import TableItem
+from ops.gateway_responses import gateway_responses
 from ops.local.resources import upload_cors
 
+# The stage `make package` packages by default; every stage in .chalice/config.json gets its own
+# infra/resources-<stage>.json and policies.
 STAGE = "prod"
-TABLE_NAME = f"sartiq-products-{STAGE}"
-IMAGES_BUCKET = f"sartiq-products-images-{STAGE}"
-EXPORTS_BUCKET = f"sartiq-products-exports-{STAGE}"
-SECRET_REFERENCE = "{{resolve:secretsmanager:sartiq-products/" + STAGE + ":SecretString:secret_key}}"
+APP = "sartiq-products"
+
+
+@dataclass(frozen=True)
+class Names:
+    """A stage's resource names: each carries the stage, so stages share an account without
+    sharing a table, bucket, queue, function or secret, and each stage's policies name only its own.
+
+    The local stack and the tests keep chalicelib.queues' names (one stage per moto server).
+    """
+
+    stage: str
+
+    @property
+    def table(self) -> str:
+        return f"{APP}-{self.stage}"
+
+    @property
+    def images_bucket(self) -> str:
+        return f"{APP}-images-{self.stage}"
+
+    @property
+    def exports_bucket(self) -> str:
+        return f"{APP}-exports-{self.stage}"
+
+    def queue(self, local_name: str) -> str:
+        """chalicelib.queues' name with the stage: sartiq-products-media -> sartiq-products-prod-media."""
+        if not local_name.startswith(f"{APP}-"):
+            raise ValueError(f"queue {local_name!r} is not named {APP}-...")
+        return f"{APP}-{self.stage}-{local_name.removeprefix(APP + '-')}"
+
+    def function(self, handler: str) -> str:
+        """The Lambda function's name (set in the template, so its log group's name is known)."""
+        return f"{APP}-{self.stage}-{handler}"
+
+    @property
+    def signing_keys_secret(self) -> str:
+        """The Secrets Manager secret holding the token signing keys, made before the first deploy."""
+        return f"{APP}/{self.stage}/signing-keys"
+
+
+def stages() -> list[str]:
+    return sorted(json.loads(CHALICE_CONFIG.read_text())["stages"])
+
 
 CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 
@@ -56,6 +100,13 @@ HANDLER_QUEUES = {
 }
 
 
+HANDLER_QUEUE_NAMES = {
+    queues.MEDIA_HANDLER: queues.MEDIA_QUEUE,
+    queues.CAPTION_HANDLER: queues.CAPTION_QUEUE,
+    queues.EXPORT_HANDLER: queues.EXPORT_QUEUE,
+}
+
+
 def sqs_event_name(handler: str) -> str:
     return to_cfn_resource_name(f"{handler}-sqs-event-source")
 
@@ -65,6 +116,7 @@ STUDIO_ORIGINS = "StudioOrigins"
 CAPTION_MODEL = "CaptionModelId"
 THROTTLE_RATE = "ApiThrottleRateLimit"
 THROTTLE_BURST = "ApiThrottleBurstLimit"
+SIGNING_KEYS_SECRET = "SigningKeysSecretArn"
 DEFAULT_STUDIO_ORIGINS = "https://studio.sartiq.com"
 
 # The images CDN. The bucket stays private: CloudFront signs its requests (Origin Access
@@ -103,6 +155,8 @@ UPLOAD_EXPIRE_DAYS = max(1, math.ceil(int(_DEFAULTS["upload_retention_hours"].de
 # An export's objects are deleted by the delayed cleanup message after its download URL is
 # handed out (or on dismiss); this expiry is the backstop for tasks abandoned before that.
 EXPORT_EXPIRE_DAYS = 7
+# How long the images bucket keeps an overwritten or deleted version of an object.
+NONCURRENT_DAYS = 30
 # A multipart upload nobody completed or aborted (a worker that died mid-part) costs storage
 # until aborted: S3 aborts it after a day, in both buckets.
 ABORT_MULTIPART_DAYS = 1
@@ -172,7 +226,7 @@ def _key_schema(entries: Sequence[Any]) -> list[dict[str, str]]:
     )
 
 
-def table_properties() -> dict[str, Any]:
+def table_properties(stage: str = STAGE) -> dict[str, Any]:
     schema = TableItem._get_schema()
     indexes = []
     for index in sorted(schema["global_secondary_indexes"], key=lambda i: i["index_name"]):
@@ -184,7 +238,7 @@ def table_properties() -> dict[str, Any]:
             }
         )
     return {
-        "TableName": TABLE_NAME,
+        "TableName": Names(stage).table,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": sorted(schema["attribute_definitions"], key=lambda a: a["AttributeName"]),
         "KeySchema": _key_schema(schema["key_schema"]),
@@ -236,10 +290,10 @@ def _abort_multipart_rule() -> dict[str, Any]:
     }
 
 
-def exports_bucket() -> dict[str, Any]:
+def exports_bucket(stage: str = STAGE) -> dict[str, Any]:
     """Exports are written as multipart uploads (the ZIP, and checkpoints under the same prefix)."""
     return _bucket(
-        EXPORTS_BUCKET,
+        Names(stage).exports_bucket,
         [
             {"Id": "expire-exports", "Status": "Enabled", "ExpirationInDays": EXPORT_EXPIRE_DAYS},
             _abort_multipart_rule(),
@@ -247,20 +301,31 @@ def exports_bucket() -> dict[str, Any]:
     )
 
 
-def images_bucket() -> dict[str, Any]:
+def images_bucket(stage: str = STAGE) -> dict[str, Any]:
     bucket = _bucket(
-        IMAGES_BUCKET,
+        Names(stage).images_bucket,
         [
             {
                 "Id": "expire-unused-uploads",
                 "Status": "Enabled",
                 "Prefix": queues.UPLOADS_PREFIX,
                 "ExpirationInDays": UPLOAD_EXPIRE_DAYS,
+                # An upload is nobody's image until ingested and copied: its old versions are not kept.
+                "NoncurrentVersionExpiration": {"NoncurrentDays": UPLOAD_EXPIRE_DAYS},
             },
+            # Versioned: a mistaken delete or overwrite of a product's image can be undone for
+            # NONCURRENT_DAYS; S3 then removes the old version and the delete marker.
+            {
+                "Id": "expire-noncurrent-versions",
+                "Status": "Enabled",
+                "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_DAYS},
+            },
+            {"Id": "remove-expired-delete-markers", "Status": "Enabled", "ExpiredObjectDeleteMarker": True},
             _abort_multipart_rule(),
         ],
     )
     props = bucket["Properties"]
+    props["VersioningConfiguration"] = {"Status": "Enabled"}
     props["CorsConfiguration"] = _cors_configuration()
     props["NotificationConfiguration"] = {
         "QueueConfigurations": [
@@ -277,7 +342,7 @@ def images_bucket() -> dict[str, Any]:
     return bucket
 
 
-def images_cdn() -> dict[str, Any]:
+def images_cdn(stage: str = STAGE) -> dict[str, Any]:
     """CloudFront in front of the private images bucket: GET and HEAD over HTTPS only."""
     distribution_arn = {
         "Fn::Sub": f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{DISTRIBUTION}}}"
@@ -287,7 +352,7 @@ def images_cdn() -> dict[str, Any]:
             "Type": "AWS::CloudFront::OriginAccessControl",
             "Properties": {
                 "OriginAccessControlConfig": {
-                    "Name": IMAGES_BUCKET,
+                    "Name": Names(stage).images_bucket,
                     "Description": "CloudFront reads the images bucket with signed (SigV4) requests",
                     "OriginAccessControlOriginType": "s3",
                     "SigningBehavior": "always",
@@ -300,7 +365,7 @@ def images_cdn() -> dict[str, Any]:
             "Properties": {
                 "DistributionConfig": {
                     "Enabled": True,
-                    "Comment": f"{IMAGES_BUCKET}: product images",
+                    "Comment": f"{Names(stage).images_bucket}: product images",
                     "HttpVersion": "http2and3",
                     "IPV6Enabled": True,
                     # The cheapest edges (North America, Europe, Israel); other viewers are
@@ -355,9 +420,29 @@ def images_cdn() -> dict[str, Any]:
     }
 
 
-def rest_api() -> dict[str, Any]:
+# API Gateway's access log, one JSON line per request, those it refuses itself (403, 413, 429)
+# included. Never a header or the error message (an AWS signature error quotes the
+# Authorization header): the error's type instead. The caller's user id is in the API
+# function's own access line, under the same request id.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "sourceIp": "$context.identity.sourceIp",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "errorType": "$context.error.responseType",
+}
+ACCESS_LOG_GROUP = "ApiAccessLogGroup"
+
+
+def rest_api(stage: str = STAGE) -> dict[str, Any]:
     """Additions to chalice's RestAPI (AWS::Serverless::Api): every method's throttle, from the
-    parameters, and X-Ray tracing of the stage when the functions are traced."""
+    parameters, the access log, and X-Ray tracing of the stage when the functions are traced."""
     properties: dict[str, Any] = {
         "MethodSettings": [
             {
@@ -366,11 +451,26 @@ def rest_api() -> dict[str, Any]:
                 "ThrottlingRateLimit": {"Ref": THROTTLE_RATE},
                 "ThrottlingBurstLimit": {"Ref": THROTTLE_BURST},
             }
-        ]
+        ],
+        "AccessLogSetting": {
+            "DestinationArn": {"Fn::GetAtt": [ACCESS_LOG_GROUP, "Arn"]},
+            "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+        },
     }
-    if xray_enabled():
+    if xray_enabled(stage=stage):
         properties["TracingEnabled"] = True
-    return {"RestAPI": {"Properties": properties}}
+    # API Gateway's own answers (unknown path, throttled, too large...) in the API's error shape.
+    # A property of the API, not separate resources: SAM writes them into the API's definition,
+    # so a redeploy of the stage keeps them.
+    properties["GatewayResponses"] = gateway_responses(STUDIO_ORIGINS)
+    log_group: dict[str, Any] = {"LogGroupName": f"/aws/apigateway/{APP}-{stage}/access"}
+    days = log_retention_days(stage=stage)
+    if days:
+        log_group["RetentionInDays"] = days
+    return {
+        "RestAPI": {"Properties": properties},
+        ACCESS_LOG_GROUP: {"Type": "AWS::Logs::LogGroup", "Properties": log_group},
+    }
 
 
 def outputs() -> dict[str, Any]:
@@ -408,21 +508,26 @@ def _dead_letter_queue(name: str) -> dict[str, Any]:
     }
 
 
-def queue_resources() -> dict[str, Any]:
-    """The queues keep the exact names in chalicelib.queues: chalice writes them into the
-    handlers' event sources, and the API looks the caption queue up by name when no URL is set."""
-    media_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.MEDIA_HANDLER)
-    caption_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.CAPTION_HANDLER)
-    export_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.EXPORT_HANDLER)
+def queue_resources(stage: str = STAGE) -> dict[str, Any]:
+    """The queues get chalicelib.queues' names with the stage; the functions are given their URLs
+    (never look them up) and the workers' event sources their ARNs (functions())."""
+    names = Names(stage)
+    media_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.MEDIA_HANDLER, stage)
+    caption_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.CAPTION_HANDLER, stage)
+    export_visibility = VISIBILITY_TIMEOUT_FACTOR * function_timeout(queues.EXPORT_HANDLER, stage)
     return {
-        "MediaQueue": _queue(queues.MEDIA_QUEUE, media_visibility, "MediaDeadLetterQueue", MEDIA_MAX_RECEIVES),
-        "MediaDeadLetterQueue": _dead_letter_queue(queues.MEDIA_DLQ),
-        "CaptionQueue": _queue(
-            queues.CAPTION_QUEUE, caption_visibility, "CaptionDeadLetterQueue", CAPTION_MAX_RECEIVES
+        "MediaQueue": _queue(
+            names.queue(queues.MEDIA_QUEUE), media_visibility, "MediaDeadLetterQueue", MEDIA_MAX_RECEIVES
         ),
-        "CaptionDeadLetterQueue": _dead_letter_queue(queues.CAPTION_DLQ),
-        "ExportQueue": _queue(queues.EXPORT_QUEUE, export_visibility, "ExportDeadLetterQueue", EXPORT_MAX_RECEIVES),
-        "ExportDeadLetterQueue": _dead_letter_queue(queues.EXPORT_DLQ),
+        "MediaDeadLetterQueue": _dead_letter_queue(names.queue(queues.MEDIA_DLQ)),
+        "CaptionQueue": _queue(
+            names.queue(queues.CAPTION_QUEUE), caption_visibility, "CaptionDeadLetterQueue", CAPTION_MAX_RECEIVES
+        ),
+        "CaptionDeadLetterQueue": _dead_letter_queue(names.queue(queues.CAPTION_DLQ)),
+        "ExportQueue": _queue(
+            names.queue(queues.EXPORT_QUEUE), export_visibility, "ExportDeadLetterQueue", EXPORT_MAX_RECEIVES
+        ),
+        "ExportDeadLetterQueue": _dead_letter_queue(names.queue(queues.EXPORT_DLQ)),
         "MediaQueuePolicy": {
             "Type": "AWS::SQS::QueuePolicy",
             "Properties": {
@@ -440,7 +545,7 @@ def queue_resources() -> dict[str, Any]:
                             # the bucket and this policy depend on each other.
                             "Condition": {
                                 "ArnEquals": {
-                                    "aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{IMAGES_BUCKET}"}
+                                    "aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{names.images_bucket}"}
                                 },
                                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
                             },
@@ -452,9 +557,19 @@ def queue_resources() -> dict[str, Any]:
     }
 
 
-def parameters() -> dict[str, Any]:
-    rate, burst = api_throttling()
+def parameters(stage: str = STAGE) -> dict[str, Any]:
+    rate, burst = api_throttling(stage)
+    secret = Names(stage).signing_keys_secret
     return {
+        SIGNING_KEYS_SECRET: {
+            "Type": "String",
+            # Secrets Manager appends six characters to a secret's name in its ARN.
+            "AllowedPattern": (
+                f"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{{12}}:secret:{secret}-[A-Za-z0-9]{{6}}$"
+            ),
+            "ConstraintDescription": f"the ARN of the stage's secret {secret} (README: Deploy)",
+            "Description": "The secret holding the token signing keys (read by the functions, never in the template)",
+        },
         STUDIO_ORIGINS: {
             "Type": "CommaDelimitedList",
             "Default": DEFAULT_STUDIO_ORIGINS,
@@ -484,32 +599,43 @@ def parameters() -> dict[str, Any]:
     }
 
 
-def _function(variables: dict[str, Any], handler: str | None = None) -> dict[str, Any]:
-    function: dict[str, Any] = {"Properties": {"Environment": {"Variables": variables}}}
-    if handler is not None:
-        # Partial batch responses: the workers answer batchItemFailures.
-        function["Properties"]["Events"] = {
-            sqs_event_name(handler): {"Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
+def _function(stage: str, handler: str, variables: dict[str, Any], *, sqs: bool = False) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "FunctionName": Names(stage).function(handler),
+        "Environment": {"Variables": variables},
+    }
+    function: dict[str, Any] = {"Properties": properties}
+    if sqs:
+        # chalice writes the queue's ARN from chalicelib.queues' stageless name as an Fn::Sub;
+        # the merge replaces that string with the stage's queue. Partial batch responses: the
+        # workers answer batchItemFailures.
+        queue = Names(stage).queue(HANDLER_QUEUE_NAMES[handler])
+        properties["Events"] = {
+            sqs_event_name(handler): {
+                "Properties": {
+                    "Queue": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{queue}"},
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                }
+            }
         }
-        # chalice builds the queue's ARN from its name, which CloudFormation cannot follow: the
-        # function (and so its event source mapping, which refers to it) waits for the queue,
-        # by a Ref in its environment or else by DependsOn.
-        queue = HANDLER_QUEUES[handler]
-        if {"Ref": queue} not in variables.values():
-            function["DependsOn"] = [queue]
+        # CloudFormation cannot follow a name in a string: the function (and so its event source
+        # mapping, which refers to it) waits for the queue, by a Ref in its environment or else
+        # by DependsOn.
+        if {"Ref": HANDLER_QUEUES[handler]} not in variables.values():
+            function["DependsOn"] = [HANDLER_QUEUES[handler]]
     return function
 
 
-def functions() -> dict[str, Any]:
+def functions(stage: str = STAGE) -> dict[str, Any]:
     # What a deployed stage's settings require (chalicelib.config REQUIRED_WHEN_DEPLOYED;
     # ENVIRONMENT is the stage's, for every function). Every handler reads the same settings,
-    # so every function gets all of them; the queue URLs also spare a sender sqs:GetQueueUrl,
-    # which the policies do not grant.
+    # so every function gets all of them: names and references, never a secret's value. The
+    # queue URLs also spare a sender sqs:GetQueueUrl, which no policy grants.
     required = {
         "TABLE_NAME": {"Ref": "ProductsTable"},
         "IMAGES_BUCKET": {"Ref": "ImagesBucket"},
         "EXPORTS_BUCKET": {"Ref": "ExportsBucket"},
-        "SECRET_KEY": SECRET_REFERENCE,
+        "SIGNING_KEYS_SECRET_ARN": {"Ref": SIGNING_KEYS_SECRET},
         "MEDIA_BASE_URL": MEDIA_BASE_URL,
         "CAPTION_QUEUE_URL": {"Ref": "CaptionQueue"},
         "EXPORT_QUEUE_URL": {"Ref": "ExportQueue"},
@@ -518,42 +644,41 @@ def functions() -> dict[str, Any]:
         "EXPORT_DLQ_URL": {"Ref": "ExportDeadLetterQueue"},
     }
     captioning = {"CAPTIONER": "bedrock", "BEDROCK_MODEL_ID": {"Ref": CAPTION_MODEL}}
+    cors = {"CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
     return {
-        API_FUNCTION: _function(
-            {**required, **captioning, "CORS_ORIGINS": {"Fn::Join": [",", {"Ref": STUDIO_ORIGINS}]}}
-        ),
-        MEDIA_FUNCTION: _function(required, queues.MEDIA_HANDLER),
-        CAPTION_FUNCTION: _function({**required, **captioning}, queues.CAPTION_HANDLER),
-        EXPORT_FUNCTION: _function(required, queues.EXPORT_HANDLER),
-        SWEEPER_FUNCTION: _function(required),
+        API_FUNCTION: _function(stage, "api_handler", {**required, **captioning, **cors}),
+        MEDIA_FUNCTION: _function(stage, queues.MEDIA_HANDLER, required, sqs=True),
+        CAPTION_FUNCTION: _function(stage, queues.CAPTION_HANDLER, {**required, **captioning}, sqs=True),
+        EXPORT_FUNCTION: _function(stage, queues.EXPORT_HANDLER, required, sqs=True),
+        SWEEPER_FUNCTION: _function(stage, queues.SWEEPER_HANDLER, required),
     }
 
 
-def log_groups() -> dict[str, Any]:
+def log_groups(stage: str = STAGE) -> dict[str, Any]:
     """chalice 1.34 names the API function APIHandler but points its log group (written when
     log_retention_in_days is set) at `${ApiHandler}`, which does not exist: the merge corrects it."""
-    if log_retention_days() is None:
+    if log_retention_days(stage=stage) is None:
         return {}
     return {"ApiHandlerLogGroup": {"Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{API_FUNCTION}}}"}}}}
 
 
-def resources() -> dict[str, Any]:
+def resources(stage: str = STAGE) -> dict[str, Any]:
     return {
-        "Parameters": parameters(),
+        "Parameters": parameters(stage),
         "Resources": {
             "ProductsTable": {
                 "Type": "AWS::DynamoDB::Table",
                 "DeletionPolicy": "Retain",
                 "UpdateReplacePolicy": "Retain",
-                "Properties": table_properties(),
+                "Properties": table_properties(stage),
             },
-            "ImagesBucket": images_bucket(),
-            **images_cdn(),
-            "ExportsBucket": exports_bucket(),
-            **queue_resources(),
-            **functions(),
-            **rest_api(),
-            **log_groups(),
+            "ImagesBucket": images_bucket(stage),
+            **images_cdn(stage),
+            "ExportsBucket": exports_bucket(stage),
+            **queue_resources(stage),
+            **functions(stage),
+            **rest_api(stage),
+            **log_groups(stage),
         },
         "Outputs": outputs(),
     }

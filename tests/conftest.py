@@ -8,11 +8,14 @@ derandomized and bounded, `deep` (HYPOTHESIS_PROFILE=deep) runs several times th
 
 from __future__ import annotations
 
-from tests.support import environment
+from tests.support import aws_calls, environment
 
 environment.apply()
+# Before any client is made: every AWS call of the session is recorded under its function.
+aws_calls.install()
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +27,55 @@ from tests.factories import Api
 from tests.support import harness, profiles
 
 profiles.register()
+
+
+def _attribute_calls_to_functions() -> None:
+    """Requests run as the API handler, each worker's `handle` as its function (app.py's names)."""
+    from chalice.app import Request, Response
+
+    from app import app
+    from chalicelib import queues
+    from chalicelib.workers import captions, dead_letters, exports, media
+
+    def api_handler(event: Request, get_response: Any) -> Response:
+        with aws_calls.acting_as("api_handler"):
+            response: Response = get_response(event)
+            return response
+
+    app.register_middleware(api_handler, "http")
+    for module, function in (
+        (media, queues.MEDIA_HANDLER),
+        (captions, queues.CAPTION_HANDLER),
+        (exports, queues.EXPORT_HANDLER),
+        (dead_letters, queues.SWEEPER_HANDLER),
+    ):
+        module.handle = aws_calls.as_function(function, module.handle)  # type: ignore[method-assign]
+    # The services only a worker's `handle` runs, which many tests drive directly. Not those a
+    # worker shares (give_up: the sweeper's too; ExportService.cleanup: the API's too).
+    from chalicelib.services.captions import CaptionService
+    from chalicelib.services.dead_letters import DeadLetterSweeper
+    from chalicelib.services.export_runs import ExportRunner
+    from chalicelib.services.ingest import MediaIngest
+
+    for cls, method, function in (
+        (MediaIngest, "ingest", queues.MEDIA_HANDLER),
+        (CaptionService, "process", queues.CAPTION_HANDLER),
+        (ExportRunner, "run", queues.EXPORT_HANDLER),
+        (DeadLetterSweeper, "sweep", queues.SWEEPER_HANDLER),
+    ):
+        setattr(cls, method, aws_calls.as_function(function, getattr(cls, method)))
+
+
+_attribute_calls_to_functions()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without workers)
+        shutil.rmtree(aws_calls.OUTPUT, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    aws_calls.write(os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 
 # The longest modules, longest first. `make test` hands whole files to two workers in collection

@@ -17,7 +17,7 @@ from chalicelib.config import get_settings
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Requested-With")
 # Headers a browser script may read (Content-Type is safelisted, listed for clarity): the
 # error and download answers carry meaning in these.
-EXPOSED_HEADERS = ("Content-Type", "Content-Disposition", "Retry-After", "WWW-Authenticate", "Location")
+EXPOSED_HEADERS = ("Content-Type", "Content-Disposition", "Retry-After", "WWW-Authenticate", "Location", "Allow")
 # Long enough to spare a preflight on most calls; browsers cap it anyway (Chrome: 2 hours).
 MAX_AGE_SECONDS = 600
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from chalicelib.api.contract import Operation, operation_of, resolve
+from chalicelib.api.method_not_allowed import is_refusal
 
 if TYPE_CHECKING:
     from chalice.app import Chalice
@@ -26,7 +27,8 @@ PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "OAuth2PasswordBearer"
 
-# Routes that serve the documentation itself, and CORS preflights: not operations of the API.
+# Routes that serve the documentation itself, CORS preflights and the 405 answers to the methods a
+# path lacks (method_not_allowed.py): not operations of the API.
 UNDOCUMENTED = frozenset({f"{PREFIX}/openapi.json", f"{PREFIX}/docs", f"{PREFIX}/docs/{{asset}}"})
 
 Mode = Literal["validation", "serialization"]
@@ -91,10 +93,12 @@ _ERROR_DESCRIPTIONS = {
 
 _HEADER_STRING = {"schema": {"type": "string"}}
 
-# API Gateway's answer when the stage's throttling refuses a request (not the service's shape).
+# API Gateway's answer when the stage's throttling refuses a request, in the service's shape
+# (its THROTTLED gateway response, ops/gateway_responses.py).
 _THROTTLED: dict[str, Any] = {
     "description": "Too many requests: the stage's throttling refused it (API Gateway's answer); retry later",
-    "content": {"application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}},
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
+    "content": {"application/json": {"schema": {"$ref": REF.format(model="HTTPError")}}},
 }
 
 
@@ -228,12 +232,12 @@ def _operation(op: Operation, builder: _Builder, description: str | None) -> dic
 
 
 def documented_operations(app: Chalice) -> list[tuple[Operation, str | None]]:
-    """Every registered route's operation (CORS preflights and the docs' own routes aside),
-    with the view's docstring; a route registered without one is an error."""
+    """Every registered route's operation (CORS preflights, 405 answers and the docs' own routes
+    aside), with the view's docstring; a route registered without one is an error."""
     found: list[tuple[Operation, str | None]] = []
     for path, methods in app.routes.items():
         for method, entry in methods.items():
-            if method == "OPTIONS" or path in UNDOCUMENTED:
+            if method == "OPTIONS" or path in UNDOCUMENTED or is_refusal(entry.view_function):
                 continue
             op = operation_of(entry.view_function)
             if op is None:

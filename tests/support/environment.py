@@ -16,6 +16,18 @@ TEST_ENVIRONMENT = {
     "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
     "FIRST_SUPERUSER": "admin@example.com",
     "FIRST_SUPERUSER_PASSWORD": "admin-password-123",
+    # As a deployed stage does (the template sets them): the code sends to URLs, never looks
+    # queues up by name (sqs:GetQueueUrl, which no policy grants). moto's URLs, account and region.
+    **{
+        variable: f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}"
+        for variable, name in (
+            ("CAPTION_QUEUE_URL", "sartiq-products-captions"),
+            ("EXPORT_QUEUE_URL", "sartiq-products-exports"),
+            ("MEDIA_DLQ_URL", "sartiq-products-media-dlq"),
+            ("CAPTION_DLQ_URL", "sartiq-products-captions-dlq"),
+            ("EXPORT_DLQ_URL", "sartiq-products-exports-dlq"),
+        )
+    },
     # Cheap password hashing: tests create many users; production keeps the defaults.
     "ARGON2_TIME_COST": "1",
     "ARGON2_MEMORY_COST_KIB": "8",

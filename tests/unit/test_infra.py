@@ -7,21 +7,25 @@ the generated resources and the files in .chalice.
 
 import json
 import re
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib import queues
-from chalicelib.aws_actions import ANY_RESOURCE_ACTIONS
 from chalicelib.config import REQUIRED_WHEN_DEPLOYED, Settings
-from ops import template
+from ops import policies, template
+from ops.cli import infra_files
+from ops.iam import allowed
 from ops.local.resources import upload_cors
-from ops.template import EXPORTS_BUCKET, IMAGES_BUCKET, resources
+from ops.template import Names, resources
 
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = ROOT / ".chalice"
+PROD = Names("prod")
+IMAGES_BUCKET, EXPORTS_BUCKET = PROD.images_bucket, PROD.exports_bucket
+# The only actions a policy may grant on every resource: X-Ray's trace writes have no resource type.
+ANY_RESOURCE_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
 # The logical ids `chalice package` gives the workers' functions and their SQS events (read off
 # build/sam.json): the handler's name CamelCased, and `<Name>SqsEventSource`.
@@ -45,23 +49,18 @@ def _queue_id(name: str) -> str:
     found = [
         logical_id
         for logical_id, resource in _resources().items()
-        if resource.get("Type") == "AWS::SQS::Queue" and resource["Properties"]["QueueName"] == name
+        if resource.get("Type") == "AWS::SQS::Queue" and resource["Properties"]["QueueName"] == PROD.queue(name)
     ]
     assert len(found) == 1, f"one queue named {name}, found {found}"
     return found[0]
 
 
-def _policy(stage: str) -> list[dict[str, Any]]:
-    return json.loads((CHALICE / f"policy-{stage}.json").read_text())["Statement"]  # type: ignore[no-any-return]
+def _policy(stage: str, function: str) -> dict[str, Any]:
+    return json.loads((CHALICE / policies.file_name(function, stage)).read_text())  # type: ignore[no-any-return]
 
 
-def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        if statement["Effect"] == "Allow" and action in actions and any(fnmatchcase(arn, t) for t in targets):
-            return True
-    return False
+def _allows(function: str, stage: str, action: str, arn: str) -> bool:
+    return allowed([_policy(stage, function)], action, arn)
 
 
 def _timeout(config: dict[str, Any], stage: str, function: str) -> int:
@@ -78,9 +77,32 @@ def _timeout(config: dict[str, Any], stage: str, function: str) -> int:
     return 60
 
 
-def test_infra_template_is_current() -> None:
-    written = json.loads((ROOT / "infra" / "resources.json").read_text())
-    assert written == json.loads(json.dumps(resources())), "run: python -m ops.cli write-infra"
+def test_infra_and_policies_are_current() -> None:
+    for path, text in infra_files().items():
+        assert path.exists() and path.read_text() == text, f"{path}: run python -m ops.cli write-infra"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_function_has_its_own_policy_file(stage: str) -> None:
+    config = json.loads((CHALICE / "config.json").read_text())
+    staged = config["stages"][stage]
+    # No stage-wide policy: a function without its own would get it.
+    assert "iam_policy_file" not in staged and "iam_policy_file" not in config
+    named = {name: entry.get("iam_policy_file") for name, entry in staged["lambda_functions"].items()}
+    assert named == {f: policies.file_name(f, stage) for f in policies.FUNCTIONS}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_stages_share_no_resource_name(stage: str) -> None:
+    other = "prod" if stage == "dev" else "dev"
+    text = json.dumps(resources(stage))
+    for name in (Names(other).table, Names(other).images_bucket, Names(other).queue(queues.MEDIA_QUEUE)):
+        assert name not in text
+    for function in policies.FUNCTIONS:
+        policy = json.dumps(_policy(stage, function))
+        for name in (Names(other).table, Names(other).function(function), Names(other).signing_keys_secret):
+            assert name not in policy, (stage, function, name)
+        assert Names(stage).function(function) in policy
 
 
 def test_table_has_the_listing_indexes() -> None:
@@ -211,10 +233,13 @@ def test_event_sources_report_batch_item_failures() -> None:
         merged = res[function]
         properties = merged["Properties"]["Events"][event]["Properties"]
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        # Only additions: chalice's own Type, Queue and BatchSize must survive the deep merge.
-        assert set(properties) == {"FunctionResponseTypes"}
+        # Only additions and the stage's queue: chalice's own Type and BatchSize must survive the
+        # deep merge, and its queue ARN (an Fn::Sub of the stageless name) is replaced whole.
+        assert set(properties) == {"FunctionResponseTypes", "Queue"}
+        assert set(properties["Queue"]) == {"Fn::Sub"}
+        assert properties["Queue"]["Fn::Sub"].endswith(f":{PROD.queue(queue)}")
         assert "Type" not in merged
-        # chalice's queue ARN is built from the name, so the order comes from a Ref or DependsOn.
+        # The queue's ARN is built from the name, so the order comes from a Ref or DependsOn.
         queue_id = _queue_id(queue)
         assert queue_id in merged.get("DependsOn", []) or {"Ref": queue_id} in (
             merged["Properties"]["Environment"]["Variables"].values()
@@ -249,7 +274,9 @@ def _resolve(value: Any, parameters: dict[str, Any]) -> str:
         return re.sub(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}", r"deployed-\1", value["Fn::Sub"])
     if "Ref" in value:
         name = value["Ref"]
-        return str(parameters[name]["Default"]) if name in parameters else f"deployed-{name}"
+        if name in parameters and "Default" in parameters[name]:
+            return str(parameters[name]["Default"])
+        return f"deployed-{name}"
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return (
@@ -285,64 +312,72 @@ def test_each_function_environment_makes_valid_settings(function: str, monkeypat
         assert settings.captioner == "bedrock"
 
 
+def _arn(stage: str, local_name: str) -> str:
+    return f"arn:aws:sqs:us-east-1:123456789012:{Names(stage).queue(local_name)}"
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_policies_grant_the_queues_and_the_model(stage: str) -> None:
-    statements = _policy(stage)
-    caption = f"arn:aws:sqs:us-east-1:123456789012:{queues.CAPTION_QUEUE}"
-    media = f"arn:aws:sqs:us-east-1:123456789012:{queues.MEDIA_QUEUE}"
-    export = f"arn:aws:sqs:us-east-1:123456789012:{queues.EXPORT_QUEUE}"
-    for arn in (media, caption, export):
+def test_each_function_may_do_only_its_own_work(stage: str) -> None:
+    names = Names(stage)
+    for function, queue in (
+        (queues.MEDIA_HANDLER, queues.MEDIA_QUEUE),
+        (queues.CAPTION_HANDLER, queues.CAPTION_QUEUE),
+        (queues.EXPORT_HANDLER, queues.EXPORT_QUEUE),
+    ):
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-            assert _allows(statements, action, arn), f"{stage}: {action} on {arn}"
-    assert _allows(statements, "sqs:SendMessage", caption)
-    assert _allows(statements, "sqs:ChangeMessageVisibility", caption)
-    assert not _allows(statements, "sqs:SendMessage", media)  # only S3 sends there
-    # Export jobs, their continuations and the delayed cleanups.
-    assert _allows(statements, "sqs:SendMessage", export)
-
-    model_ids = resources()["Parameters"]["CaptionModelId"]["AllowedValues"]
-    for model_id in model_ids:
-        assert _allows(statements, "bedrock:InvokeModel", f"arn:aws:bedrock:us-east-1::foundation-model/{model_id}")
-    bedrock = [s for s in statements if any(str(a).startswith("bedrock:") for a in s["Action"])]
-    for statement in bedrock:
-        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        for target in targets:
-            assert target.startswith("arn:aws:bedrock:") and ":foundation-model/" in target, target
-            assert not target.endswith("/*"), target
-    # Nothing opened to every resource but X-Ray's trace writes (which IAM cannot scope), and
-    # no wildcard actions.
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        if "*" in targets:
-            assert set(actions) <= ANY_RESOURCE_ACTIONS, statement
-        for action in actions:
-            assert "*" not in action, statement
-
-
-def _bucket_names(stage: str) -> tuple[str, str]:
-    """The stage's (images, exports) buckets: dev's from .chalice/config.json, prod's the template's."""
-    if stage == "prod":
-        return IMAGES_BUCKET, EXPORTS_BUCKET
-    variables = json.loads((CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
-    return variables["IMAGES_BUCKET"], variables["EXPORTS_BUCKET"]
+            assert _allows(function, stage, action, _arn(stage, queue)), (function, action)
+            # Not another worker's queue, nor a dead-letter queue.
+            for other in (queues.MEDIA_QUEUE, queues.CAPTION_QUEUE, queues.EXPORT_QUEUE, queues.CAPTION_DLQ):
+                if other != queue:
+                    assert not _allows(function, stage, action, _arn(stage, other)), (function, action, other)
+    # A delayed export job reappears 10 s later, not after the queue's visibility timeout.
+    assert _allows(queues.EXPORT_HANDLER, stage, "sqs:ChangeMessageVisibility", _arn(stage, queues.EXPORT_QUEUE))
+    assert _allows(queues.CAPTION_HANDLER, stage, "sqs:ChangeMessageVisibility", _arn(stage, queues.CAPTION_QUEUE))
+    assert _allows(policies.API, stage, "sqs:SendMessage", _arn(stage, queues.CAPTION_QUEUE))
+    for function in policies.FUNCTIONS:
+        assert not _allows(function, stage, "sqs:SendMessage", _arn(stage, queues.MEDIA_QUEUE))  # only S3 sends
+    # Only the sweeper reads the dead-letter queues; only the API reads the signing keys.
+    for dlq in (queues.MEDIA_DLQ, queues.CAPTION_DLQ, queues.EXPORT_DLQ):
+        for function in policies.FUNCTIONS:
+            expected = function == queues.SWEEPER_HANDLER
+            assert _allows(function, stage, "sqs:ReceiveMessage", _arn(stage, dlq)) == expected, (function, dlq)
+    secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{names.signing_keys_secret}-AbC123"
+    for function in policies.FUNCTIONS:
+        assert _allows(function, stage, "secretsmanager:GetSecretValue", secret) == (function == policies.API)
+    # Only the API and the caption worker caption, with the one model the template allows.
+    for model_id in resources(stage)["Parameters"]["CaptionModelId"]["AllowedValues"]:
+        model = f"arn:aws:bedrock:us-east-1::foundation-model/{model_id}"
+        for function in policies.FUNCTIONS:
+            expected = function in (policies.API, queues.CAPTION_HANDLER)
+            assert _allows(function, stage, "bedrock:InvokeModel", model) == expected, function
+    # The sweeper writes no image; nothing but X-Ray's writes on every resource; no wildcard actions.
+    assert not _allows(queues.SWEEPER_HANDLER, stage, "s3:PutObject", f"arn:aws:s3:::{names.images_bucket}/products/a")
+    for function in policies.FUNCTIONS:
+        for statement in _policy(stage, function)["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if "*" in targets:
+                assert set(actions) <= ANY_RESOURCE_ACTIONS, statement
+            for action in actions:
+                assert "*" not in action and "?" not in action, statement
+            assert "NotAction" not in statement and "NotResource" not in statement, statement
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_policies_grant_the_export_uploads(stage: str) -> None:
-    statements = _policy(stage)
-    images, exports = _bucket_names(stage)
+def test_export_uploads_are_scoped_to_the_exports_bucket(stage: str) -> None:
+    names = Names(stage)
+    images, exports = names.images_bucket, names.exports_bucket
     export_object = f"arn:aws:s3:::{exports}/exports/task-1/export.zip"
-    image_object = f"arn:aws:s3:::{images}/shots/a.jpg"
+    image_object = f"arn:aws:s3:::{images}/products/p/a.jpg"
+    worker = queues.EXPORT_HANDLER
     # The ZIP and its checkpoints are multipart uploads (PutObject covers create, part, complete).
-    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
-        assert _allows(statements, action, export_object), f"{stage}: {action} on {export_object}"
-    for action in ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"):
-        assert _allows(statements, action, export_object), f"{stage}: {action} on {export_object}"
-        # Scoped to the exports bucket's objects: not the images, not the bucket itself.
-        assert not _allows(statements, action, image_object), f"{stage}: {action} on {image_object}"
-        assert not _allows(statements, action, f"arn:aws:s3:::{exports}"), f"{stage}: {action} on the bucket"
-        assert not _allows(statements, action, f"arn:aws:s3:::{images}"), f"{stage}: {action} on the bucket"
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"):
+        assert _allows(worker, stage, action, export_object), f"{stage}: {action} on {export_object}"
+    for action in ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"):
+        assert not _allows(worker, stage, action, image_object), f"{stage}: {action} on {image_object}"
+        assert not _allows(worker, stage, action, f"arn:aws:s3:::{exports}"), f"{stage}: {action} on the bucket"
+    # Granted and never used before: listing an upload's parts.
+    assert not _allows(worker, stage, "s3:ListMultipartUploadParts", export_object)
 
 
 @pytest.mark.parametrize(

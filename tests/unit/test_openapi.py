@@ -12,6 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 
 import app as application
+from chalicelib.api.method_not_allowed import REFUSED_METHODS, is_refusal
 from chalicelib.api.openapi import base_path, document
 from chalicelib.api.openapi_document import UNDOCUMENTED, build_document
 from tests.schema import reference
@@ -114,18 +115,32 @@ def test_the_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
     assert document() == doc
 
 
+def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(re.sub(r"{\w+}", "{}", path.rstrip("/")), method) for path, ops in doc["paths"].items() for method in ops}
+
+
 def test_every_registered_route_is_documented(doc: dict[str, Any]) -> None:
     routed = {
         (re.sub(r"{\w+}", "{}", path), method.lower())
         for path, methods in application.app.routes.items()
-        for method in methods
-        if method != "OPTIONS" and path not in UNDOCUMENTED
+        for method, entry in methods.items()
+        if method != "OPTIONS" and path not in UNDOCUMENTED and not is_refusal(entry.view_function)
     }
-    documented = {
-        (re.sub(r"{\w+}", "{}", path.rstrip("/")), method) for path, ops in doc["paths"].items() for method in ops
-    }
-    assert routed == documented
+    assert routed == _documented(doc)
     assert all(set(ops) <= METHODS for ops in doc["paths"].values()), "a preflight (OPTIONS) was documented"
+
+
+def test_every_path_answers_every_method_and_no_405_route_is_documented(doc: dict[str, Any]) -> None:
+    """A method a path lacks is a 405 route of its own (chalicelib/api/method_not_allowed.py),
+    which is no operation of the API."""
+    refused = set()
+    for path, methods in application.app.routes.items():
+        assert set(methods) == {*REFUSED_METHODS, "OPTIONS"}, path
+        own = {method for method, entry in methods.items() if not is_refusal(entry.view_function)}
+        assert own - {"OPTIONS"}, f"{path} has no method of its own"
+        refused |= {(re.sub(r"{\w+}", "{}", path), m.lower()) for m in methods if m not in own}
+    assert refused, "no path lacks a method"
+    assert not refused & _documented(doc)
 
 
 def test_every_operation_has_a_unique_id_a_tag_and_its_status_codes(doc: dict[str, Any]) -> None:

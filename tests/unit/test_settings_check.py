@@ -16,7 +16,7 @@ DEPLOYED = {
     "TABLE_NAME": "sartiq-products-prod",
     "IMAGES_BUCKET": "sartiq-products-images-prod",
     "EXPORTS_BUCKET": "sartiq-products-exports-prod",
-    "SECRET_KEY": "a-deployed-secret-that-is-long-enough-for-hs256",
+    "SIGNING_KEYS_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:sartiq-products/prod-AbCdEf",
     "MEDIA_BASE_URL": "https://d111111abcdef8.cloudfront.net",
     "CAPTION_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-captions",
     "EXPORT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sartiq-products-exports",
@@ -60,7 +60,10 @@ def _failure(env: pytest.MonkeyPatch) -> str:
 
 
 def test_the_template_sets_every_required_variable_on_every_function() -> None:
-    assert {"TABLE_NAME", "IMAGES_BUCKET", "EXPORTS_BUCKET", "SECRET_KEY", "MEDIA_BASE_URL"} <= set(REQUIRED)
+    assert {"TABLE_NAME", "IMAGES_BUCKET", "EXPORTS_BUCKET", "SIGNING_KEYS_SECRET_ARN", "MEDIA_BASE_URL"} <= set(
+        REQUIRED
+    )
+    assert "SECRET_KEY" not in REQUIRED
     assert {"CAPTION_QUEUE_URL", "EXPORT_QUEUE_URL"} <= set(REQUIRED)
     functions = {
         logical_id: resource["Properties"]["Environment"]["Variables"]
@@ -101,18 +104,66 @@ def test_an_empty_variable_is_missing(env: pytest.MonkeyPatch) -> None:
 
 def test_a_failure_is_not_cached(env: pytest.MonkeyPatch) -> None:
     # Every invocation fails the same way until the environment is fixed, then reads it.
-    _deployed(env, SECRET_KEY=None)
-    assert "SECRET_KEY" in _failure(env)
-    assert "SECRET_KEY" in _failure(env)
+    _deployed(env, SIGNING_KEYS_SECRET_ARN=None)
+    assert "SIGNING_KEYS_SECRET_ARN" in _failure(env)
+    assert "SIGNING_KEYS_SECRET_ARN" in _failure(env)
     _deployed(env)
-    assert get_settings().secret_key.get_secret_value() == DEPLOYED["SECRET_KEY"]
+    assert get_settings().signing_keys_secret_arn == DEPLOYED["SIGNING_KEYS_SECRET_ARN"]
 
 
-def test_the_development_secret_is_refused(env: pytest.MonkeyPatch) -> None:
-    _deployed(env, SECRET_KEY=DEVELOPMENT_SECRET)
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_a_deployed_stage_names_the_missing_signing_keys_secret(env: pytest.MonkeyPatch, value: str | None) -> None:
+    _deployed(env, SIGNING_KEYS_SECRET_ARN=value)
+    assert _failure(env) == "Missing required environment variable(s): SIGNING_KEYS_SECRET_ARN (stage prod)"
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_SECRET, "a-deployed-secret-that-is-long-enough-for-hs256"])
+def test_a_deployed_stage_refuses_any_secret_key(env: pytest.MonkeyPatch, secret: str) -> None:
+    # Its keys come from the secret: a SECRET_KEY would be a plaintext key in the function's
+    # configuration that nothing uses, the development value included.
+    _deployed(env, SECRET_KEY=secret)
     message = _failure(env)
-    assert message.startswith("SECRET_KEY must be set for a deployed stage")
-    assert DEVELOPMENT_SECRET not in message
+    assert message.startswith("SECRET_KEY must not be set on a deployed stage")
+    assert "SIGNING_KEYS_SECRET_ARN" in message and message.endswith("(stage prod)")
+    assert secret not in message
+
+
+@pytest.mark.parametrize(("algorithm", "length", "minimum"), [("HS256", 31, 32), ("HS384", 47, 48), ("HS512", 63, 64)])
+def test_a_short_secret_key_is_refused_without_its_value(
+    env: pytest.MonkeyPatch, algorithm: str, length: int, minimum: int
+) -> None:
+    # RFC 7518 3.2: an HMAC key at least as long as the hash's output.
+    key = "k" * (length - 4) + "\N{EURO SIGN}z"  # bytes are counted, not characters
+    assert len(key.encode()) == length
+    env.setenv("JWT_ALGORITHM", algorithm)
+    env.setenv("SECRET_KEY", key)
+    message = _failure(env)
+    assert message == (
+        f"Invalid environment variable(s): SECRET_KEY: a signing key must be at least {minimum} bytes "
+        f"for {algorithm} (got {length}) (stage local)"
+    )
+    assert key not in message and "kkkk" not in message
+    env.setenv("SECRET_KEY", "k" * minimum)
+    assert get_settings().secret_key.get_secret_value() == "k" * minimum
+
+
+def test_only_hmac_algorithms_are_accepted(env: pytest.MonkeyPatch) -> None:
+    # The keys are shared secrets; an asymmetric algorithm's name would make every token invalid.
+    env.setenv("JWT_ALGORITHM", "RS256")
+    assert _failure(env).startswith("Invalid environment variable(s): JWT_ALGORITHM: ")
+
+
+@pytest.mark.parametrize("value", ["0", "3601", "five"])
+def test_the_signing_keys_max_age_is_bounded(env: pytest.MonkeyPatch, value: str) -> None:
+    env.setenv("SIGNING_KEYS_MAX_AGE_SECONDS", value)
+    assert _failure(env).startswith("Invalid environment variable(s): SIGNING_KEYS_MAX_AGE_SECONDS: ")
+
+
+def test_signing_key_defaults(env: pytest.MonkeyPatch) -> None:
+    settings = get_settings()
+    assert settings.signing_keys_secret_arn is None
+    assert settings.signing_keys_max_age_seconds == 300
+    assert settings.jwt_algorithm == "HS256"
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod", "staging"])

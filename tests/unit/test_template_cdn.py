@@ -1,6 +1,6 @@
 """The images CDN, the API stage's throttle and tracing, in the checked-in template.
 
-Read as tests/unit/test_template_checks.py reads it (infra/resources.json, which `chalice package
+Read as tests/unit/test_template_checks.py reads it (infra/resources-prod.json, which `chalice package
 --merge-template` merges into its own template) and checked against the code and
 .chalice/config.json, not against ops.template's constants.
 """

@@ -1,0 +1,80 @@
+"""The Bedrock captioner where the deployed stage runs it: in the API's request and in the worker.
+
+botocore's Stubber answers `converse`, so nothing leaves the process, but the call still goes
+through the client as a deployed function's would: the AWS calls the tests record
+(tests/support/aws_calls.py) include bedrock:InvokeModel under each function that makes it, and
+the policy check (ops/policy_check.py) checks both functions' grants against them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from chalicelib.config import get_settings
+from chalicelib.services.captioning.bedrock import BedrockCaptioner
+from tests.factories import Api
+from tests.support import aws_calls
+from tests.unit.test_bedrock_captioner import ANSWER, converse_response
+from tests.workers.test_captions import bodies, create, deliver, jobs, read, use_captioner
+
+__all__ = ["use_captioner"]  # the fixture, used by name
+
+
+@pytest.fixture
+def bedrock(use_captioner: Any) -> Iterator[Stubber]:
+    """The caption service's captioner is Bedrock's, on a stubbed client (the settings' model)."""
+    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    with Stubber(client) as stub:
+        use_captioner(BedrockCaptioner(client=client))
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def expect_converse(stub: Stubber) -> None:
+    stub.add_response(
+        "converse", converse_response(json.dumps(ANSWER)), {"modelId": get_settings().bedrock_model_id, **_ANY}
+    )
+
+
+class _Anything:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+_ANY = {"system": _Anything(), "messages": _Anything(), "inferenceConfig": _Anything()}
+
+
+def invoked_by(function: str) -> bool:
+    return any(f == function and a == "bedrock:InvokeModel" for f, a, _ in aws_calls.recorded())
+
+
+def test_the_api_captions_with_bedrock_within_the_request(api: Api, bedrock: Stubber) -> None:
+    expect_converse(bedrock)
+    _, token = api.user()
+    product = create(api, token, "?sync_captioning=true")
+
+    assert product["caption_status"] == "COMPLETED", product
+    assert product["cover_image_media"]["caption"] == ANSWER["caption"]
+    assert product["description"] == ANSWER["description"]
+    assert invoked_by("api_handler")
+
+
+def test_the_caption_worker_captions_with_bedrock(api: Api, bedrock: Stubber) -> None:
+    _, token = api.user()
+    product = create(api, token, "?sync_captioning=false")
+    messages = jobs()
+    assert bodies(messages) == [{"product_id": product["id"], "task_id": product["caption_task_id"]}]
+
+    expect_converse(bedrock)
+    answer, failed = deliver(messages)
+    assert answer == {"batchItemFailures": []} and failed == []
+    done = read(api, token, product["id"])
+    assert done["caption_status"] == "COMPLETED"
+    assert done["cover_image_media"]["alt_text"] == ANSWER["alt_text"]
+    assert invoked_by("caption_worker")
