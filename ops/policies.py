@@ -141,11 +141,13 @@ def grants(function: str, stage: str) -> list[Grant]:
         ]
     elif function == queues.EXPORT_HANDLER:
         own = [
+            # DeleteItem: the delayed clean-up removes the task's record.
             Grant(
                 "Table",
-                ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"),
+                ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"),
                 _table(names),
             ),
+            # The products a task names by filters, the looks of a shooting.
             Grant("TableIndexes", ("dynamodb:Query",), _table(names, "*")[1:]),
             Grant("Images", ("s3:GetObject",), _objects(images, "products/")),
             Grant(
@@ -160,9 +162,17 @@ def grants(function: str, stage: str) -> list[Grant]:
         ]
     elif function == queues.SWEEPER_HANDLER:
         own = [
-            Grant("Table", ("dynamodb:GetItem", "dynamodb:UpdateItem"), _table(names)),
+            # DeleteItem: a dead clean-up, run once more, removes the task's record.
+            Grant("Table", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"), _table(names)),
             Grant("Uploads", ("s3:DeleteObject",), _objects(images, queues.UPLOADS_PREFIX)),
-            Grant("Exports", ("s3:DeleteObject", "s3:AbortMultipartUpload"), _objects(exports, "exports/")),
+            # A dead run's archive (its checkpoint names the upload to abort); a dead clean-up run
+            # once more (it lists the task's objects and open uploads).
+            Grant(
+                "Exports",
+                ("s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
+                _objects(exports, "exports/"),
+            ),
+            Grant("ExportsPrefixes", ("s3:ListBucket", "s3:ListBucketMultipartUploads"), (f"arn:aws:s3:::{exports}",)),
             Grant(
                 "DeadLetters",
                 ("sqs:ReceiveMessage", "sqs:DeleteMessage"),

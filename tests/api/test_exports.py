@@ -748,6 +748,24 @@ def test_cleanup_after_the_link_expired(api: Api, me: tuple[str, str]) -> None:
     assert service().cleanup(task["id"], now=later) is False
 
 
+def test_the_export_worker_runs_the_delayed_cleanup(api: Api, me: tuple[str, str]) -> None:
+    """The cleanup message, as the export worker receives it once the link has expired."""
+    from chalicelib.workers import exports as export_worker
+
+    _, token = me
+    task = a_task(api, token)
+    complete(task["id"])
+    set_fields(task["id"], download_expires_at=iso(utcnow() - timedelta(seconds=1)))
+    sqs.client().send_message(
+        QueueUrl=sqs.queue_url(EXPORT_QUEUE), MessageBody=json.dumps({"action": "cleanup", "task_id": task["id"]})
+    )
+    cleanups = [m for m in sqs.receive(EXPORT_QUEUE) if json.loads(m["Body"]).get("action") == "cleanup"]
+    assert len(cleanups) == 1
+    assert export_worker.handle(sqs.event_of(EXPORT_QUEUE, cleanups)) == {"batchItemFailures": []}
+    assert stored(task["id"]) is None
+    assert keys_of(task["id"]) == []
+
+
 def test_cleanup_deletes_only_expired_finished_tasks(api: Api, me: tuple[str, str]) -> None:
     _, token = me
     past = iso(utcnow() - timedelta(minutes=1))

@@ -166,6 +166,23 @@ def test_a_cancelled_export_stays_cancelled(api: Api, monkeypatch: pytest.Monkey
     assert dead_letter_counts(queues.EXPORT_QUEUE) == (0, 0)
 
 
+def test_a_cleanup_that_kept_failing_is_run_once_more(api: Api) -> None:
+    """A delayed clean-up whose every delivery failed: the sweeper runs it (it is idempotent)."""
+    world = approved_world(api, shots=1)
+    task_id = new_task(owner_of(world), {"product_ids": [world["product"]["id"]]})
+    assert ExportRunner().run(task_id).state == "completed"
+    expired = {"download_expires_at": iso(utcnow() - timedelta(minutes=1))}
+    assert ExportRunner().tasks.update(task_id, expired, only_from=(TaskStatus.COMPLETED,))
+    settings = get_settings()
+    assert s3_client().list_objects_v2(Bucket=settings.exports_bucket, Prefix=f"exports/{task_id}/")["KeyCount"]
+
+    to_dead_letters(queues.EXPORT_QUEUE, {"action": "cleanup", "task_id": task_id})
+    assert sweep()[queues.EXPORT_QUEUE] == {"recorded": 1}
+    assert ExportRunner().tasks.get(task_id) is None
+    assert s3_client().list_objects_v2(Bucket=settings.exports_bucket, Prefix=f"exports/{task_id}/")["KeyCount"] == 0
+    assert dead_letter_counts(queues.EXPORT_QUEUE) == (0, 0)
+
+
 # -- uploads -------------------------------------------------------------------------------
 
 
