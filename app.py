@@ -8,6 +8,7 @@ from chalice.app import CloudWatchEvent, Request, Response, SQSEvent
 
 from chalicelib import observability, queues
 from chalicelib.api import (
+    accounts,
     auth,
     catalog,
     cors,
@@ -114,6 +115,7 @@ def observe_schedule(event: CloudWatchEvent, get_response: Callable[[CloudWatchE
 
 for blueprint in (
     auth.bp,
+    accounts.bp,
     organizations.bp,
     exports.bp,
     products.bp,

@@ -414,7 +414,7 @@ def setup(endpoint: str, directory: str, image_bytes: int, small: int, large: in
         ShotUpdate,
     )
     from chalicelib.services.access import Caller
-    from chalicelib.services.export_runs import resolve_items
+    from chalicelib.services.export_runs import OwnerAccess, resolve_items
     from chalicelib.services.products import ProductService
     from chalicelib.services.shootings import ShootingService
     from chalicelib.services.users import UserService
@@ -453,7 +453,10 @@ def setup(endpoint: str, directory: str, image_bytes: int, small: int, large: in
     out: dict[str, Any] = {}
     for label, ids in (("small", product_ids[:1]), ("large", product_ids)):
         request = {"product_ids": ids}
-        items = resolve_items(request, ProductRepository().batch_get(ids), ShootingRepository().looks_of_product)
+        items, skipped = resolve_items(
+            request, ProductRepository().batch_get(ids), ShootingRepository().looks_of_product, OwnerAccess(caller)
+        )
+        assert skipped == 0, skipped
         images = []
         for item in items:
             assert item.image_key, item

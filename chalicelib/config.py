@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_cost_kib: int = 65536
     argon2_parallelism: int = 4
+    # Sign-in attempts one e-mail may fail per window before it is refused (429) until the window
+    # ends (services/login_throttle.py).
+    login_max_failures: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
 
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 50_000_000

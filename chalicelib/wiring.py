@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chalicelib.services.accounts import AccountService
     from chalicelib.services.captioning import Captioner
     from chalicelib.services.captions import CaptionService
     from chalicelib.services.catalog import CatalogService
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from chalicelib.services.exports import ExportService
     from chalicelib.services.generations import GenerationService
     from chalicelib.services.ingest import MediaIngest
+    from chalicelib.services.invitations import InvitationService
     from chalicelib.services.listing import ProductListing
     from chalicelib.services.organizations import OrganizationService
     from chalicelib.services.products import ProductService
@@ -38,6 +40,20 @@ def organizations() -> OrganizationService:
     from chalicelib.services.organizations import OrganizationService
 
     return OrganizationService()
+
+
+@lru_cache(maxsize=1)
+def invitations() -> InvitationService:
+    from chalicelib.services.invitations import InvitationService
+
+    return InvitationService()
+
+
+@lru_cache(maxsize=1)
+def accounts() -> AccountService:
+    from chalicelib.services.accounts import AccountService
+
+    return AccountService()
 
 
 @lru_cache(maxsize=1)

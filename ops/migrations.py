@@ -2,6 +2,7 @@
 
     python -m ops.migrations backfill [--table T] [--segments 4] [--page-size 100] [--checkpoint PATH]
     python -m ops.migrations verify-counters [--table T] [--segments 4] [--fix]
+    python -m ops.migrations rekey-look-refs [--table T] [--segments 4]
 
 Both talk to whatever endpoint boto3 and PynamoDB are configured for (AWS_ENDPOINT_URL for the
 local stack); `--table` defaults to the settings' TABLE_NAME.
@@ -48,8 +49,18 @@ cancel out on one counter (a product leaving a value and another taking it) look
 fixers at once would both apply the difference. So run it during a quiet period (no deploy, low
 traffic) and one at a time; a second dry run reports clean when the fix held.
 
+**rekey-look-refs** rewrites the look references written before they were keyed by their look's
+scope (`PRODUCT#<p>` / `LOOKREF#<created_at>#<look>`, no `owner_id`) as
+`LOOKREF#<scope>#<created_at>#<look>`, the scope read from the look; until then a product's
+related-shooting-looks page (one Query of the reader's scope) does not show them. A reference
+whose look no longer exists is deleted. Each is one transaction: the new reference put and the
+old one deleted on condition that it still exists (a product delete that took it meanwhile wins:
+nothing is written). Rewritten references have `owner_id` and are skipped, so an interrupted run
+is simply run again.
+
 Exit status: 0 done and clean; 1 drift (dry run), unsettled or unfixed counters, or products not
-re-saved (listed); 2 a checkpoint of another table or `--segments`; 130 interrupted (resumable).
+re-saved (listed), or look references not rewritten; 2 a checkpoint of another table or `--segments`;
+130 interrupted (resumable).
 """
 
 from __future__ import annotations
@@ -61,6 +72,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -78,7 +90,7 @@ from chalicelib.config import get_settings
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.store.facets import CounterKey, CounterLabel, counter_actions, plan_product_counters, sweep_empty
 from chalicelib.store.limits import ItemTooLarge
-from chalicelib.store.models import FacetItem, ProductItem, TableItem, bind_table
+from chalicelib.store.models import FacetItem, LookItem, LookRefItem, ProductItem, TableItem, bind_table, look_key
 from chalicelib.store.products import check_product_size
 from chalicelib.store.retry import backoff
 from chalicelib.store.table import unavailable
@@ -612,6 +624,86 @@ def _print_drift(report: CounterReport, out: Out) -> None:
     out(f"{len(report.drift)} counters drifted" if report.drift else "no drift")
 
 
+# -- look references keyed by scope ------------------------------------------------------
+
+
+@dataclass
+class RekeyTally:
+    scanned: int = 0
+    rekeyed: int = 0
+    # References whose look is gone: deleted.
+    orphans: int = 0
+    # Deleted meanwhile (with their product): nothing written.
+    gone: int = 0
+    failed: int = 0
+
+    def add(self, other: RekeyTally) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def rekey_ref(client: Any, table: str, raw: Raw) -> str:
+    """One legacy reference rewritten under its look's scope (or deleted, its look gone): the
+    RekeyTally field it counts in."""
+    ref = LookRefItem.from_raw_data(raw)
+    pk, sk = look_key(ref.look_id)
+    look_raw = client.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+    actions: list[dict[str, Any]] = [
+        {
+            "Delete": {
+                "TableName": table,
+                "Key": {"pk": raw["pk"], "sk": raw["sk"]},
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+    ]
+    if "Item" in look_raw:
+        look = LookItem.from_raw_data(look_raw["Item"])
+        ref.owner_id, ref.organization_id = look.owner_id, look.organization_id
+        ref.refresh_keys()
+        actions.append({"Put": {"TableName": table, "Item": ref.serialize()}})
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(backoff(attempt - 1))
+        try:
+            client.transact_write_items(TransactItems=actions, ClientRequestToken=str(uuid.uuid4()))
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                return "gone"
+            # A conflicting transaction or throttling: nothing was written, try again.
+            continue
+        return "rekeyed" if len(actions) == 2 else "orphans"
+    return "failed"
+
+
+def rekey_look_refs(table: str, *, segments: int = DEFAULT_SEGMENTS, out: Out = _print) -> RekeyTally:
+    """Rewrite every look reference that is not keyed by its look's scope yet (see the module's
+    docstring)."""
+    client = _client()
+    total = RekeyTally()
+    shared = threading.Lock()
+
+    def run_segment(segment: int) -> None:
+        for items, _ in scan_pages(client, table, "LookRef", segment, segments):
+            page = RekeyTally(scanned=len(items))
+            for raw in items:
+                if not _present(raw, "owner_id"):
+                    outcome = rekey_ref(client, table, raw)
+                    setattr(page, outcome, getattr(page, outcome) + 1)
+            with shared:
+                total.add(page)
+
+    with bound_to(table), ThreadPoolExecutor(max_workers=segments, thread_name_prefix="rekey") as pool:
+        for future in [pool.submit(run_segment, n) for n in range(segments)]:
+            future.result()
+    out(
+        f"{total.scanned} look references scanned, {total.rekeyed} rewritten under their look's scope,"
+        f" {total.orphans} without a look deleted, {total.gone} deleted meanwhile, {total.failed} failed"
+    )
+    return total
+
+
 # -- command line -------------------------------------------------------------------------
 
 
@@ -627,7 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     fill = commands.add_parser("backfill", help="re-save products whose derived attributes differ, then fix counters")
     verify = commands.add_parser("verify-counters", help="recount the counters from the products and compare")
-    for command in (fill, verify):
+    rekey = commands.add_parser("rekey-look-refs", help="key the look references written before by their look's scope")
+    for command in (fill, verify, rekey):
         command.add_argument("--table", help="the table (default: the settings' TABLE_NAME)")
         command.add_argument("--segments", type=_positive, default=DEFAULT_SEGMENTS, help="parallel Scan segments")
     fill.add_argument(
@@ -645,6 +738,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "verify-counters":
         return 0 if verify_counters(table, segments=args.segments, fix=args.fix).ok else 1
+    if args.command == "rekey-look-refs":
+        return 0 if rekey_look_refs(table, segments=args.segments).failed == 0 else 1
 
     checkpoint: Path = args.checkpoint or Path(f"backfill-{table}.json")
     try:

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from chalice.test import Client
@@ -115,9 +116,36 @@ class Api:
         assert r.status == 200, r
         return str(r.json["id"])
 
-    def add_member(self, owner_token: str, org_id: str, user_id: str, role: str = "member") -> None:
-        r = self.post(f"/api/v1/organizations/{org_id}/members", {"user_id": user_id, "role": role}, owner_token)
+    def add_member(self, admin_token: str, org_id: str, user_id: str, role: str = "member") -> None:
+        """Make a user a member as people do: an admin invites their address, they accept."""
+        invitation = self.invite(admin_token, org_id, self.user_email(user_id), role)
+        r = self.post(f"/api/v1/users/me/invitations/{invitation['id']}/accept", None, self.token_of(user_id))
         assert r.status == 200, r
+
+    def invite(self, admin_token: str, org_id: str, email: str, role: str = "member") -> dict[str, Any]:
+        r = self.post(f"/api/v1/organizations/{org_id}/invitations", {"email": email, "role": role}, admin_token)
+        assert r.status == 200, r
+        result: dict[str, Any] = r.json
+        return result
+
+    @staticmethod
+    def user_email(user_id: str) -> str:
+        """A user's address, read from the table: no route tells it to anyone but its members."""
+        from chalicelib.store.users import UserRepository
+
+        user = UserRepository().get(user_id)
+        assert user is not None, user_id
+        return user.email
+
+    @staticmethod
+    def token_of(user_id: str) -> str:
+        """A valid token of the user now (at their token version), without their password."""
+        from chalicelib.services.users import issue_token
+        from chalicelib.store.users import UserRepository
+
+        user = UserRepository().get(user_id)
+        assert user is not None, user_id
+        return issue_token(user)
 
     def product(self, token: str, org_id: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"name": "Black T-Shirt", "cover_image": "https://example.com/image.jpg", **fields}
@@ -126,3 +154,37 @@ class Api:
         assert r.status == 200, r
         result: dict[str, Any] = r.json
         return result
+
+
+@dataclass
+class OrgWorld:
+    """An organization and the people around it, by role: `owner` (created `org`), `admin` (its
+    admin), `member` (a plain member), `other` (owns `other_org`, not in `org`), `stranger` (in no
+    organization), `invitee` (in none either: the one tests invite), `root` (the superuser)."""
+
+    api: Api
+    org: str
+    other_org: str
+    ids: dict[str, str]
+    tokens: dict[str, str]
+    emails: dict[str, str]
+
+    def token(self, who: str) -> str:
+        return self.tokens[who]
+
+
+def build_org_world(api: Api) -> OrgWorld:
+    ids: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+    emails: dict[str, str] = {}
+    for who in ("owner", "admin", "member", "other", "stranger", "invitee"):
+        emails[who] = f"{who}-{uuid.uuid4().hex[:8]}@example.com"
+        ids[who], tokens[who] = api.user(email=emails[who])
+    tokens["root"] = api.admin_token
+    me = api.get("/api/v1/users/me", tokens["root"]).json
+    ids["root"], emails["root"] = me["id"], me["email"]
+    org = api.org(tokens["owner"], "Org")
+    api.add_member(tokens["owner"], org, ids["admin"], role="admin")
+    api.add_member(tokens["owner"], org, ids["member"])
+    other_org = api.org(tokens["other"], "Other org")
+    return OrgWorld(api=api, org=org, other_org=other_org, ids=ids, tokens=tokens, emails=emails)

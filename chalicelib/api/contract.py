@@ -37,8 +37,9 @@ View = Callable[..., Any]
 
 ANY_CONTENT = ["*/*"]
 
-# What any route that needs a signed-in caller can answer before its own work starts: no or a
-# bad token (401), the token's user gone (404) or inactive (400).
+# What any route that needs a signed-in caller can answer: 401 before its own work starts (no
+# token, or a bad, expired or revoked one, or one of a user gone or inactive), and 400 and 404,
+# which nearly every route's own work answers (a refused request, a record the caller cannot see).
 SIGNED_IN_ERRORS = frozenset({400, 401, 404})
 
 _PATH_PARAM = re.compile(r"{(\w+)}")

@@ -256,6 +256,7 @@ def product_looks_summary(caller: Caller, id: str, query: LooksQuery) -> Shootin
     "shootings.LooksQuery",
 )
 def related_looks(caller: Caller, id: str, query: LooksQuery) -> ShootingLooksPublic:
-    """Every look the product appears in, as the main product or in the outfit."""
+    """The looks of the caller's scope (or the organization's) the product appears in, as the main
+    product or in the outfit."""
     result: ShootingLooksPublic = wiring.shootings().related_looks(caller, id, query)
     return result

@@ -69,6 +69,14 @@ class MemberRole(StrEnum):
     ADMIN = "admin"
 
 
+class InvitationStatus(StrEnum):
+    """Only pending invitations are stored; the others are what accepting and declining answer."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
 class StoredRole(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"

@@ -50,6 +50,12 @@ class ExportTaskPublic(WireModel):
     progress: int
     total_items: int
     processed_items: int
+    # Beyond the reference (which allows other properties): what a run left out.
+    skipped_items: int = Field(
+        default=0,
+        description="Products, looks and images the export left out because its owner may not read them"
+        " when the run reads them; none of them is in the archive or its manifest",
+    )
     download_url: str | None = None
     error_message: str | None = None
     started_at: datetime | None = None

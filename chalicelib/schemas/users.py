@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, EmailStr, Field, model_validator
+from pydantic import ConfigDict, EmailStr, Field
 
-from chalicelib.schemas.common import WireModel
-from chalicelib.schemas.enums import MemberRole
+from chalicelib.schemas.common import WireModel, not_nullable
+from chalicelib.schemas.enums import InvitationStatus, MemberRole
 
 
 class Token(WireModel):
@@ -59,20 +59,6 @@ class OrganizationsPublic(WireModel):
     count: int
 
 
-class MemberAdd(WireModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = Field(default=None, max_length=254)
-    user_id: uuid.UUID | None = None
-    role: MemberRole = MemberRole.MEMBER
-
-    @model_validator(mode="after")
-    def _one_identity(self) -> MemberAdd:
-        if self.email is None and self.user_id is None:
-            raise ValueError("Either email or user_id is required")
-        return self
-
-
 class MemberPublic(WireModel):
     organization_id: uuid.UUID
     user_id: uuid.UUID
@@ -80,3 +66,60 @@ class MemberPublic(WireModel):
     full_name: str | None
     role: str
     created_at: datetime
+
+
+class MembersPublic(WireModel):
+    data: list[MemberPublic]
+    count: int
+
+
+class MemberUpdate(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: MemberRole
+
+
+class OrganizationUpdate(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+
+
+class UserUpdateMe(WireModel):
+    """Only the fields sent change; `full_name: null` clears the name, an address cannot be cleared."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_nullable("email"))
+
+    full_name: str | None = Field(default=None, max_length=255)
+    email: EmailStr | None = Field(default=None, max_length=254)
+
+
+class UpdatePassword(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Checked against the stored password (a wrong one is a 400), not against a new one's rules.
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class InvitationCreate(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=254)
+    role: MemberRole = MemberRole.MEMBER
+
+
+class InvitationPublic(WireModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    email: str
+    role: MemberRole
+    status: InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationsPublic(WireModel):
+    data: list[InvitationPublic]
+    count: int

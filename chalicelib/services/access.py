@@ -61,6 +61,13 @@ class Caller:
         member = self.membership(org_id)
         return member is not None and member.role == "owner"
 
+    def is_org_admin(self, org_id: str) -> bool:
+        """Manages the organization's name, members and invitations: its owner, an admin, a superuser."""
+        if self.is_superuser:
+            return True
+        member = self.membership(org_id)
+        return member is not None and member.role in ("owner", "admin")
+
     def in_scope(self, owner_id: str, organization_id: str | None) -> bool:
         """The one tenancy rule of a scoped record (product, upload, shooting, look, generation):
         an organization's belongs to its members, a personal one to its owner; a superuser's all."""

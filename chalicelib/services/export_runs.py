@@ -10,6 +10,11 @@ written again under the same numbers, and only the parts listed complete the upl
 
 Every write of progress is conditioned on the task still being PROCESSING under this run's
 lease: a cancel is never overwritten, and the run stops at its next member and aborts its upload.
+
+A run reads for the task's owner, by the API's rules (services/access.py), never with the
+worker's own rights: each product, look and image it touches must be readable by the owner when
+the run reads it (when it resolves the items, and again in each continuation for the items left).
+What is not is left out of the archive and the manifest and counted in `skipped_items`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -40,6 +45,9 @@ from chalicelib.store.jobs import JobQueue, export_queue
 from chalicelib.store.models import ExportTaskItem, LookItem, ProductItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.shootings import ShootingRepository
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +89,7 @@ class ExportItem:
     file: str
     image_key: str | None
     product_id: str
+    look_id: str
     sku: str | None
     name: str | None
     brand: str | None
@@ -95,6 +104,34 @@ class RunOutcome:
     state: str
 
 
+class OwnerAccess:
+    """What the task's owner may read now, by the API's rules (services/access.py)."""
+
+    def __init__(self, caller: Caller | None) -> None:
+        # None: the owner is gone or inactive, and reads nothing (the API would not answer them).
+        self.caller = caller
+
+    def product(self, product: ProductItem | None) -> bool:
+        return self.caller is not None and product is not None and self.caller.can_read(product)
+
+    def look(self, look: LookItem | None, product: ProductItem) -> bool:
+        # ShootingService.can_access's rule (not imported: the worker would load the API's services).
+        return (
+            self.caller is not None
+            and look is not None
+            and look.product_id == product.id
+            and self.caller.in_scope(look.owner_id, look.organization_id)
+        )
+
+    @staticmethod
+    def image(key: str | None, product: ProductItem) -> bool:
+        """A revision's image is its look's product's object (stored, or its generation's result,
+        under the product's prefix). Another key of the images bucket came from a link someone
+        typed: it is not the owner's to read through the worker. No key (an outside link): nothing
+        is fetched, the manifest lists it as missing."""
+        return key is None or key.startswith(f"products/{product.id}/")
+
+
 def _safe(part: str) -> str:
     """A path segment of a member name: no separators, and no leading dots (no `..`)."""
     return re.sub(r"[^\w.\- ]+", "_", part).strip().lstrip(".") or "_"
@@ -107,22 +144,33 @@ def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
 
 
 def resolve_items(
-    request: dict[str, Any], products: dict[str, ProductItem], looks_of: Callable[[str], list[LookItem]]
-) -> list[ExportItem]:
+    request: dict[str, Any],
+    products: dict[str, ProductItem],
+    looks_of: Callable[[str], list[LookItem]],
+    access: OwnerAccess,
+) -> tuple[list[ExportItem], int]:
     """The approved shots, in a fixed order: the request's products in order, their looks newest
     first (or the one look asked for), the shots in look order; each shot's current revision's
-    effective image. Member names are `<sku or product id>/<shot type>[_n].<ext>`."""
+    effective image. Member names are `<sku or product id>/<shot type>[_n].<ext>`. Only what the
+    owner may read: the products, looks and images left out are counted (the second value)."""
     settings = get_settings()
     shooting_id = request.get("shooting_id")
     items: list[ExportItem] = []
     used: set[str] = set()
+    skipped = 0
     for product_id in request.get("product_ids") or []:
         product = products.get(product_id)
-        if product is None:
+        if product is None or not access.product(product):
+            # Deleted, moved out of the owner's reach since the task was made, or never theirs
+            # (a look the owner may see on a product they may not): its looks are not read.
+            skipped += 1
             continue
         doc = product.doc
         for look in looks_of(product_id):
             if shooting_id and look.shooting_id != shooting_id:
+                continue
+            if not access.look(look, product):
+                skipped += 1
                 continue
             for shot in look.shots or []:
                 if shot.get("status") != ShotStatus.APPROVED.value:
@@ -134,6 +182,9 @@ def resolve_items(
                 media = (image or {}).get("image_media") or {}
                 url = media.get("url") or (image or {}).get("image_url")
                 key = settings.media_key_from_url(url) if url else None
+                if not access.image(key, product):
+                    skipped += 1
+                    continue
                 extension = media.get("extension") or (key.rsplit(".", 1)[-1] if key and "." in key else "jpg")
                 folder = _safe(doc.get("sku") or product_id)
                 base = f"{folder}/{_safe(shot.get('shot_type') or 'shot')}"
@@ -147,6 +198,7 @@ def resolve_items(
                         file=name,
                         image_key=key,
                         product_id=product_id,
+                        look_id=look.id,
                         sku=doc.get("sku"),
                         name=doc.get("name"),
                         brand=doc.get("brand"),
@@ -156,7 +208,7 @@ def resolve_items(
                         created_at=(revision or shot).get("created_at") or look.created_at,
                     )
                 )
-    return items
+    return items, skipped
 
 
 def manifest_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -270,35 +322,46 @@ class ExportRunner:
         if checkpoint is not None and (size := self._archive_size(task_id)) is not None:
             # The archive was completed, but not the task (its write failed): complete the task.
             return self._complete(task_id, lease, size)
+        access = self._owner_access(task.owner_id)
+        readable: set[int] | None = None
         if checkpoint is None:
             request = dict(task.request)
-            product_ids = list(request.get("product_ids") or [])
-            products = self.products.batch_get(product_ids)
             look_id = request.get("shooting_look_id")
             looks_of: Callable[[str], list[LookItem]] = self.shootings.looks_of_product
+            skipped = 0
             if look_id:
                 look = self.shootings.get_look(look_id)
-                looks: dict[str, list[LookItem]] = {look.product_id: [look]} if look else {}
-                request["product_ids"] = list(looks)
-                products = self.products.batch_get(list(looks))
-                looks_of = lambda pid: looks.get(pid, [])  # noqa: E731
-            readable = self._looks_readable_by(task.owner_id, looks_of)
-            items = [asdict(i) for i in resolve_items(request, products, readable)]
+                # The look asked for, and its main product as stored now (the task's product id is
+                # the same one): the owner must be able to read both.
+                request["product_ids"] = [look.product_id] if look is not None else []
+                skipped += 1 if look is None else 0
+
+                def looks_of(product_id: str) -> list[LookItem]:
+                    return [look] if look is not None and look.product_id == product_id else []
+
+            product_ids = list(request.get("product_ids") or [])
+            products = self.products.batch_get(product_ids, consistent=True)
+            resolved, left_out = resolve_items(request, products, looks_of, access)
+            items = [asdict(i) for i in resolved]
+            skipped += left_out
             upload = self.s3.create_multipart_upload(
                 Bucket=self.bucket, Key=archive_key(task_id), ContentType="application/zip"
             )
             archive = ResumableZip(
                 MultipartSink(self.s3, self.bucket, archive_key(task_id), UploadState(upload["UploadId"]))
             )
-            checkpoint = {"items": items, "next": 0, "rows": [], "zip": archive.state()}
+            checkpoint = {"items": items, "next": 0, "rows": [], "skipped": skipped, "zip": archive.state()}
             self._save_checkpoint(task_id, checkpoint, b"")
-            if not self.tasks.update_held(task_id, lease, {"total_items": len(items), "updated_at": iso(utcnow())}):
+            fields = {"total_items": len(items), "skipped_items": skipped, "updated_at": iso(utcnow())}
+            if not self.tasks.update_held(task_id, lease, fields):
                 return self._stop(task_id, archive)
         else:
             tail = base64.b64decode(checkpoint.get("tail") or "")
             archive = ResumableZip.resume(self.s3, self.bucket, archive_key(task_id), checkpoint["zip"], tail)
+            # Resolved by an earlier invocation: what is left is checked again, for now.
+            readable = self._still_readable(access, checkpoint["items"], int(checkpoint["next"]))
         try:
-            return self._write(task_id, lease, archive, checkpoint, remaining_ms)
+            return self._write(task_id, lease, archive, checkpoint, remaining_ms, readable)
         except BaseException:
             # Never let the ZipFile's finaliser write end records into the upload.
             archive.abandon()
@@ -311,18 +374,26 @@ class ExportRunner:
         archive: ResumableZip,
         checkpoint: dict[str, Any],
         remaining_ms: Callable[[], int] | None,
+        readable: set[int] | None,
     ) -> RunOutcome:
+        """The members from the checkpoint's next one on; `readable`: the indexes of those the
+        owner may still read (None: all, just resolved by this run)."""
         items = checkpoint["items"]
         rows: list[dict[str, Any]] = checkpoint["rows"]
+        skipped = int(checkpoint.get("skipped") or 0)
         total = len(items)
         margin_ms = get_settings().export_time_margin_seconds * 1000
         for index in range(int(checkpoint["next"]), total):
             item = items[index]
-            rows.append(self._add(archive, item))
+            if readable is None or index in readable:
+                rows.append(self._add(archive, item))
+            else:
+                skipped += 1
             done = index + 1
             fields = {
                 "total_items": total,
                 "processed_items": done,
+                "skipped_items": skipped,
                 "progress": int(done * 100 / total) if total else 100,
                 "updated_at": iso(utcnow()),
             }
@@ -330,7 +401,7 @@ class ExportRunner:
                 return self._stop(task_id, archive)
             out_of_time = remaining_ms is not None and remaining_ms() < margin_ms and done < total
             if archive.sink.parts_sent >= CHECKPOINT_EVERY_PARTS or out_of_time:
-                self._checkpoint(task_id, archive, items, done, rows)
+                self._checkpoint(task_id, archive, items, done, rows, skipped)
             if out_of_time:
                 # Released for the next run (a new message), which resumes from the checkpoint.
                 released = self.tasks.update_held(
@@ -384,19 +455,38 @@ class ExportRunner:
         return RunOutcome("completed")
 
     @staticmethod
-    def _looks_readable_by(owner_id: str, looks_of: Callable[[str], list[LookItem]]) -> Callable[[str], list[LookItem]]:
-        """The looks the task's owner may access (the products were checked when the task was
-        made; a product's looks may be in shootings its owner cannot see)."""
+    def _owner_access(owner_id: str) -> OwnerAccess:
+        """The task's owner as the API would see them now (their memberships read afresh)."""
         from chalicelib.services.access import Caller
-        from chalicelib.services.shootings import ShootingService
         from chalicelib.store.organizations import OrganizationRepository
         from chalicelib.store.users import UserRepository
 
         user = UserRepository().get(owner_id)
-        if user is None:
-            return lambda product_id: []
-        caller = Caller(user=user, orgs=OrganizationRepository())
-        return lambda product_id: [look for look in looks_of(product_id) if ShootingService.can_access(caller, look)]
+        if user is None or not user.is_active:
+            return OwnerAccess(None)
+        return OwnerAccess(Caller(user=user, orgs=OrganizationRepository()))
+
+    def _still_readable(self, access: OwnerAccess, items: list[dict[str, Any]], start: int) -> set[int]:
+        """The indexes, from `start` on, of the items whose product, look and image the owner may
+        read now (their product may have moved, the owner left an organization...)."""
+        left = items[start:]
+        if not left:
+            return set()
+        products = self.products.batch_get(list(dict.fromkeys(i["product_id"] for i in left)), consistent=True)
+        # An item saved by a run before items named their look cannot be checked: left out.
+        looks = self.shootings.batch_get_looks([i["look_id"] for i in left if i.get("look_id")], consistent=True)
+        readable: set[int] = set()
+        for index, item in enumerate(left, start):
+            product = products.get(item["product_id"])
+            look = looks.get(item.get("look_id") or "")
+            if (
+                product is not None
+                and access.product(product)
+                and access.look(look, product)
+                and access.image(item.get("image_key"), product)
+            ):
+                readable.add(index)
+        return readable
 
     def _add(self, archive: ResumableZip, item: dict[str, Any]) -> dict[str, Any]:
         row = {column: item.get(column) for column in MANIFEST_COLUMNS if column in item}
@@ -432,11 +522,16 @@ class ExportRunner:
     # -- checkpoints -------------------------------------------------------------------
 
     def _checkpoint(
-        self, task_id: str, archive: ResumableZip, items: list[dict[str, Any]], done: int, rows: list[dict[str, Any]]
+        self,
+        task_id: str,
+        archive: ResumableZip,
+        items: list[dict[str, Any]],
+        done: int,
+        rows: list[dict[str, Any]],
+        skipped: int,
     ) -> None:
-        self._save_checkpoint(
-            task_id, {"items": items, "next": done, "rows": rows, "zip": archive.state()}, bytes(archive.sink.buffer)
-        )
+        state = {"items": items, "next": done, "rows": rows, "skipped": skipped, "zip": archive.state()}
+        self._save_checkpoint(task_id, state, bytes(archive.sink.buffer))
         archive.sink.parts_sent = 0
 
     def _save_checkpoint(self, task_id: str, checkpoint: dict[str, Any], tail: bytes) -> None:

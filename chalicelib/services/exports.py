@@ -129,6 +129,7 @@ def to_public(task: ExportTaskItem) -> ExportTaskPublic:
             "progress": int(task.progress or 0),
             "total_items": int(task.total_items or 0),
             "processed_items": int(task.processed_items or 0),
+            "skipped_items": int(task.skipped_items or 0),
             "download_url": download_path(task.id) if completed else None,
             "error_message": task.error_message,
             "started_at": task.started_at,

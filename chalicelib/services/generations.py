@@ -2,11 +2,19 @@
 
 Tenancy. A generation belongs to an organization (created with `organization_id`, by a member)
 or is personal (its owner's). Creating one needs write access to the product (it produces content
-for it). A generation, its predictions and refines are read and written by its owner when
-personal, by the organization's members otherwise, and by superusers; anyone else gets a 404
-("Prediction not found", "Refine not found"). A product's list shows the caller's scope only: the
-organization's generations with `organization_id` (membership required, 403), else the caller's
-personal ones.
+for it). A generation, its predictions and refines are seen by its owner when personal, by the
+organization's members otherwise, and by superusers; anyone else gets a 404 ("Prediction not
+found", "Refine not found"). Writing them also needs write access to the product now: the
+generation's scope was stored at its creation and outlives a membership, so a member removed from
+the product's organization keeps seeing their personal generation (404 once the product is hidden
+from them, 403 while it is public) but no longer writes under the product. A product's list shows
+the caller's scope only: the organization's generations with `organization_id` (membership
+required, 403), else the caller's personal ones.
+
+The ids a generation stores lead to other objects, so each is checked when it is stored (a 422 at
+its field): `product2_id` a product the caller may read; `shooting_look_id` a look the caller may
+access whose main product is the generation's; `shot_id` a shot of such a look (of the named look
+when both are sent).
 
 Writes to a generation are read-modify-writes of its one item under its version, retried on a
 stale version (`store.retry.with_retries`). Images are decoded, checked and stored once, before
@@ -21,7 +29,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chalicelib.errors import Busy, InvalidField, NotFound, StaleWrite
+from chalicelib.errors import Busy, Forbidden, InvalidField, NotFound, StaleWrite
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import GenerationStatus, PredictionStatus
 from chalicelib.schemas.generations import (
@@ -53,9 +61,10 @@ from chalicelib.store.generations import (
 )
 from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge
 from chalicelib.store.media import MediaRepository
-from chalicelib.store.models import MediaItem, ProductItem
+from chalicelib.store.models import LookItem, MediaItem, ProductItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.retry import with_retries
+from chalicelib.store.shootings import ShootingRepository
 
 PREDICTION_NOT_FOUND = "Prediction not found"
 REFINE_NOT_FOUND = "Refine not found"
@@ -212,11 +221,13 @@ class GenerationService:
         products: ProductRepository | None = None,
         media: MediaRepository | None = None,
         images: ImageStore | None = None,
+        looks: ShootingRepository | None = None,
     ) -> None:
         self.generations = generations or GenerationRepository()
         self.products = products or ProductRepository()
         self.media = media or MediaRepository()
         self.images = images or ImageStore()
+        self.looks = looks or ShootingRepository()
 
     # -- create ------------------------------------------------------------------------
 
@@ -225,6 +236,7 @@ class GenerationService:
         named, in the body or the query) or personal."""
         org_id = caller.target_organization(data.organization_id, organization_id)
         product = caller.check_product(self.products.get(str(data.product_id)), org_id, write=True)
+        self._check_links(caller, product, data)
         now = iso(utcnow())
         generation_id = str(uuid.uuid4())
         seed = data.seed if data.seed is not None else random.randint(0, MAX_SEED)
@@ -292,7 +304,7 @@ class GenerationService:
 
     def update_prediction(self, caller: Caller, prediction_id: str, data: PredictionUpdate) -> PredictionPublic:
         pointer = self.generations.prediction_pointer(prediction_id)
-        first = self._accessible(caller, pointer, PREDICTION_NOT_FOUND)
+        first = self._writable(caller, pointer, PREDICTION_NOT_FOUND)
         sent = data.model_fields_set
         plan = MediaPlan(product_id=first.product_id, owner_id=first.owner_id)
         image = self._image(caller, plan, data.result_image, "result_image" in sent)
@@ -326,7 +338,7 @@ class GenerationService:
 
     def add_refine(self, caller: Caller, prediction_id: str, data: RefineCreate) -> RefinePublic:
         pointer = self.generations.prediction_pointer(prediction_id)
-        first = self._accessible(caller, pointer, PREDICTION_NOT_FOUND)
+        first = self._writable(caller, pointer, PREDICTION_NOT_FOUND)
         sent = data.model_fields_set
         plan = MediaPlan(product_id=first.product_id, owner_id=first.owner_id)
         image = self._image(caller, plan, data.result_image, "result_image" in sent)
@@ -385,7 +397,7 @@ class GenerationService:
 
     def update_refine(self, caller: Caller, refine_id: str, data: RefineUpdate) -> RefinePublic:
         pointer = self.generations.refine_pointer(refine_id)
-        first = self._accessible(caller, pointer, REFINE_NOT_FOUND)
+        first = self._writable(caller, pointer, REFINE_NOT_FOUND)
         assert pointer is not None
         sent = data.model_fields_set
         plan = MediaPlan(product_id=first.product_id, owner_id=first.owner_id)
@@ -472,6 +484,57 @@ class GenerationService:
             return None
         return _find(list(generation.predictions or []), prediction_id)
 
+    def refine_of(self, caller: Caller, product_id: str, refine_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(its prediction's id, the stored refine) when the refine is of a prediction of this
+        product and the caller may see it, else None."""
+        pointer = self.generations.refine_pointer(refine_id)
+        if pointer is None or pointer.product_id != product_id:
+            return None
+        generation = self.generations.get(pointer.generation_pk, pointer.generation_sk)
+        if generation is None or generation.product_id != product_id or not can_access(caller, generation):
+            return None
+        prediction = _find(list(generation.predictions or []), pointer.prediction_id)
+        refine = _find(list(prediction.get("refines") or []), refine_id) if prediction else None
+        return (pointer.prediction_id, refine) if refine is not None else None
+
+    def _check_links(self, caller: Caller, product: ProductItem, data: GenerationCreate) -> None:
+        """Each id the generation will store names an object the caller may read, and one that
+        belongs with the product: else a 422 at its field (one the caller may not see is "not
+        found", as a look's products are)."""
+        if data.product2_id is not None:
+            other_id = str(data.product2_id)
+            other = self.products.get(other_id)
+            if other is None or not caller.can_read(other):
+                raise InvalidField.single(["product2_id"], "Product not found", other_id, "product_not_found")
+        look = None
+        if data.shooting_look_id is not None:
+            look_id = str(data.shooting_look_id)
+            look = self.looks.get_look(look_id)
+            if look is None or not self._look_of(caller, look, product):
+                raise InvalidField.single(
+                    ["shooting_look_id"], "Shooting look not found for this product", look_id, "look_not_found"
+                )
+        if data.shot_id is not None:
+            shot_id = str(data.shot_id)
+            ref = self.looks.get_shot_ref(shot_id)
+            shot_look = None
+            if ref is not None and (look is None or ref.look_id == look.id):
+                shot_look = look or self.looks.get_look(ref.look_id)
+            shots: list[dict[str, Any]] = (shot_look.shots if shot_look is not None else None) or []
+            if (
+                shot_look is None
+                or not self._look_of(caller, shot_look, product)
+                or not any(shot["id"] == shot_id for shot in shots)
+            ):
+                where = "this shooting look" if look is not None else "this product"
+                raise InvalidField.single(["shot_id"], f"Shot not found for {where}", shot_id, "shot_not_found")
+
+    @staticmethod
+    def _look_of(caller: Caller, look: LookItem, product: ProductItem) -> bool:
+        # The looks' own rule (ShootingService.can_access), and the product's look: predictions
+        # of the product are what a look's revisions take (services/shootings.py).
+        return caller.in_scope(look.owner_id, look.organization_id) and look.product_id == product.id
+
     def _write_selected_shots(self, item: ProductItem, shots: dict[str, str]) -> None:
         try:
             self.products.set_selected_shots(item, shots)
@@ -491,6 +554,19 @@ class GenerationService:
         generation = self.generations.get(pointer.generation_pk, pointer.generation_sk)
         if generation is None or not can_access(caller, generation):
             raise NotFound(message)
+        return generation
+
+    def _writable(
+        self, caller: Caller, pointer: PredictionPointerItem | RefinePointerItem | None, message: str
+    ) -> GenerationItem:
+        """The generation a pointer names, for a write: the caller may see it and may write its
+        product now (membership is read on every request; the generation's scope is not enough)."""
+        generation = self._accessible(caller, pointer, message)
+        product = self.products.get(generation.product_id)
+        if product is None or not caller.can_read(product):
+            raise NotFound(message)
+        if not caller.can_write(product):
+            raise Forbidden()
         return generation
 
     def _image(

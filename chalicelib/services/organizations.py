@@ -1,13 +1,19 @@
-"""Organizations: create (the creator owns it), list mine, add and remove members."""
+"""Organizations: create (the creator owns it), list mine, read and rename one, its members and their roles."""
 
 from __future__ import annotations
 
 import uuid
 
-from chalicelib.errors import BadRequest, Forbidden, NotFound
+from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.enums import StoredRole
-from chalicelib.schemas.users import MemberAdd, MemberPublic, OrganizationCreate, OrganizationPublic
+from chalicelib.schemas.users import (
+    MemberPublic,
+    MemberUpdate,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationUpdate,
+)
 from chalicelib.services.access import Caller
 from chalicelib.store.models import MembershipItem, OrganizationItem, UserItem
 from chalicelib.store.organizations import OrganizationRepository
@@ -55,29 +61,60 @@ class OrganizationService:
         """The caller's organizations (superusers too: their own, not every one), one page."""
         return self.orgs.organizations_page(caller.id, skip, limit)
 
-    def _managed(self, caller: Caller, org_id: str) -> OrganizationItem:
+    def _visible(self, caller: Caller, org_id: str) -> OrganizationItem:
+        """The organization, to its members (and superusers); to anyone else it does not exist."""
         org = self.orgs.get(org_id)
         if org is None or not (caller.is_superuser or caller.is_member(org_id)):
             raise NotFound("Organization not found")
         return org
 
-    def add_member(self, caller: Caller, org_id: str, data: MemberAdd) -> tuple[MembershipItem, UserItem]:
-        org = self._managed(caller, org_id)
-        if not (caller.is_superuser or org.owner_id == caller.id):
+    def administered(self, caller: Caller, org_id: str) -> OrganizationItem:
+        """The organization, to its admins; a plain member is refused (403)."""
+        org = self._visible(caller, org_id)
+        if not caller.is_org_admin(org_id):
             raise Forbidden("Not enough permissions")
-        user = self.users.get(str(data.user_id)) if data.user_id else self.users.get_by_email(str(data.email))
-        if user is None:
-            raise NotFound("User not found")
-        member = MembershipItem(organization_id=org.id, user_id=user.id, role=data.role.value, created_at=iso(utcnow()))
-        self.orgs.add_member(member)
-        return member, user
+        return org
+
+    def get(self, caller: Caller, org_id: str) -> OrganizationItem:
+        return self._visible(caller, org_id)
+
+    def rename(self, caller: Caller, org_id: str, data: OrganizationUpdate) -> OrganizationItem:
+        org = self.administered(caller, org_id)
+        return self.orgs.rename(org, data.name, iso(utcnow()))
+
+    def members_page(self, caller: Caller, org_id: str, skip: int, limit: int) -> tuple[list[MemberPublic], int]:
+        """One page of the members, in the order they joined, with their e-mail addresses: only
+        members (and superusers) get here, and they share the organization with every one."""
+        self._visible(caller, org_id)
+        members = self.orgs.members(org_id)
+        page = members[skip : skip + limit]
+        users = self.users.batch_get([m.user_id for m in page])
+        # Users are never deleted; a member whose user item is missing is left out, not invented.
+        return [member_public(m, users[m.user_id]) for m in page if m.user_id in users], len(members)
+
+    def set_role(self, caller: Caller, org_id: str, user_id: str, data: MemberUpdate) -> MemberPublic:
+        self.administered(caller, org_id)
+        member = self.orgs.membership(org_id, user_id)
+        if member is None:
+            raise NotFound("Member not found")
+        if member.role == StoredRole.OWNER.value:
+            raise Conflict("The organization's owner keeps the owner role")
+        user = self.users.get(user_id)
+        # Nothing makes a member the owner, so a refused update means the member was removed since.
+        if user is None or not self.orgs.set_role(member, data.role.value):
+            raise NotFound("Member not found")
+        return member_public(member, user)
 
     def remove_member(self, caller: Caller, org_id: str, user_id: str) -> None:
-        org = self._managed(caller, org_id)
-        leaving_self = user_id == caller.id
-        if not (caller.is_superuser or org.owner_id == caller.id or leaving_self):
+        """An admin removes anyone but the owner; any member may remove themself (leave)."""
+        org = self._visible(caller, org_id)
+        leaving = user_id == caller.id
+        if not (leaving or caller.is_org_admin(org_id)):
             raise Forbidden("Not enough permissions")
         if user_id == org.owner_id:
-            raise BadRequest("The organization's owner cannot be removed")
+            raise Conflict(f"The organization's owner cannot {'leave it' if leaving else 'be removed'}")
         if not self.orgs.remove_member(org_id, user_id):
             raise NotFound("Member not found")
+
+    def leave(self, caller: Caller, org_id: str) -> None:
+        self.remove_member(caller, org_id, caller.id)

@@ -236,6 +236,7 @@ class ProductService:
         def attempt() -> tuple[ProductItem, dict[str, dict[str, Any]]]:
             # Every attempt re-reads: a retry applies the request to what is stored now.
             item = caller.check_product(self.products.get(product_id), organization_id, write=True)
+            scope = item.scope
             if "organization_id" in sent:
                 self._check_transfer(caller, item, str(data.organization_id) if data.organization_id else None)
             if not plans:
@@ -263,12 +264,23 @@ class ProductService:
                 doc["is_filler"] = data.is_filler
             doc.update(resolved)
             if "organization_id" in sent:
-                item.organization_id = str(data.organization_id) if data.organization_id else None
+                target = str(data.organization_id) if data.organization_id else None
+                if item.organization_id and target is None:
+                    # Personal now, so it needs an owner who may see it: the one who moved it out
+                    # (its creator may have left the organization, or may not be the one who asked).
+                    item.owner_id = caller.id
+                item.organization_id = target
             item.doc = doc
             item.media_ids = sorted(media_ids_of(doc))
             item.updated_at = iso(utcnow())
             removed = {m: old for m, old in media_of(old_doc).items() if m not in media_ids_of(doc)}
             captioning[0] = _plan_caption(item)
+            if item.scope != scope:
+                # Its looks stay in the scope they were made in, where the new readers cannot
+                # see them: the shot state follows the looks of the new scope (services/shootings.py).
+                from chalicelib import wiring
+
+                wiring.shootings().follow_scope(item)
             self._save(item, plans[0], removed)
             return item, removed
 

@@ -10,6 +10,7 @@ Tokens are signed with the current key and verified with the current or the prev
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -68,10 +69,12 @@ def signing_keys() -> KeySource:
         return _source[1]
 
 
-def create_access_token(user_id: str, expires_delta: timedelta | None = None) -> str:
+def create_access_token(user_id: str, expires_delta: timedelta | None = None, *, version: int = 0) -> str:
+    """A token for the user at their current token `version` (`ver`): raising the user's version
+    revokes it."""
     settings = get_settings()
     lifetime = expires_delta if expires_delta is not None else timedelta(minutes=settings.access_token_expire_minutes)
-    claims = {"sub": user_id, "exp": datetime.now(UTC) + lifetime}
+    claims = {"sub": user_id, "ver": version, "exp": datetime.now(UTC) + lifetime}
     return jwt.encode(claims, signing_keys().keys().current, algorithm=settings.jwt_algorithm)
 
 
@@ -90,7 +93,16 @@ def _decode(token: str, key: str, algorithm: str) -> dict[str, Any]:
     return claims
 
 
-def user_id_from_token(token: str) -> str:
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    version: int
+
+
+def token_claims(token: str) -> TokenClaims:
+    """Whom the token names and at which token version; InvalidCredentials if it is not ours,
+    saying "Token expired" for one of ours that has expired, which a client may tell its user
+    apart from a token that never was valid."""
     algorithm = get_settings().jwt_algorithm
     source = signing_keys()
     # Unavailable (the keys cannot be read) goes up as it is: a 503, not a 401 that would sign
@@ -109,9 +121,20 @@ def user_id_from_token(token: str) -> str:
             if fresh == keys:
                 raise
             claims = _claims(token, fresh, algorithm)
+    except jwt.ExpiredSignatureError as exc:
+        # PyJWT checks the signature before the expiry: only a token one of our keys signed gets here.
+        raise InvalidCredentials("Token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidCredentials() from exc
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise InvalidCredentials()
-    return subject
+    # Tokens issued before versions existed carry none: they are version 0, as those users are.
+    version = claims.get("ver", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidCredentials()
+    return TokenClaims(user_id=subject, version=version)
+
+
+def user_id_from_token(token: str) -> str:
+    return token_claims(token).user_id

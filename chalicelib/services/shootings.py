@@ -1,9 +1,10 @@
 """Shootings, looks, shots, revisions and push records: the write side and the product reads.
 
 A shooting belongs to a user or an organization, as a product does; its looks and shots carry
-the same scope. Every product a look names (main and outfit) must be readable by the caller.
-The product's `shot_status` is derived from the shots of its most recent look (the rule in
-shared/spec/README.md) and written with each shot change, in the same transaction.
+the same scope. Every product a look names (main and outfit) must be readable by the caller,
+and a look is made only in its main product's scope. The product's `shot_status` is derived
+from the shots of its most recent look of its own scope (the rule in shared/spec/README.md) and
+written with each shot change, in the same transaction.
 
 Stored shapes (LookItem.doc and .shots) are converted to the wire explicitly here, and never
 re-validated with input rules on read.
@@ -50,7 +51,15 @@ from chalicelib.services.media import MediaPlan, store_objects
 from chalicelib.services.products import ProductService, to_public
 from chalicelib.store.blobs import ImageStore
 from chalicelib.store.limits import ItemTooLarge
-from chalicelib.store.models import LookItem, LookRefItem, MediaItem, ProductItem, ShootingItem, ShotRefItem
+from chalicelib.store.models import (
+    LookItem,
+    LookRefItem,
+    MediaItem,
+    ProductItem,
+    ShootingItem,
+    ShotRefItem,
+    product_scope,
+)
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.retry import with_retries
 from chalicelib.store.shootings import ShootingRepository
@@ -126,6 +135,29 @@ def shot_summary(shot: dict[str, Any]) -> dict[str, Any]:
         "current_revision_id": shot.get("current_revision_id"),
         "push_status": push.value if push else None,
     }
+
+
+def in_products_scope(item: ShootingItem | LookItem, product: ProductItem) -> bool:
+    """A look steers its main product (status, order, filters, summaries) only from the
+    product's own scope: the looks its readers can see. Checked on every write of the product's
+    shot state, and again by `follow_scope` when the product moves, so a look left behind in
+    its old scope stops counting (and counts again if the product comes back)."""
+    return product_scope(item.owner_id, item.organization_id) == product.scope
+
+
+def follow_scope(product: ProductItem, looks: Iterable[LookItem]) -> None:
+    """The product's shot state derived again from its looks (all of them, read consistently)
+    that are in its scope now: after a move between scopes."""
+    own = sorted(
+        (look for look in looks if look.product_id == product.id and in_products_scope(look, product)),
+        key=lambda look: (look.created_at, look.id),
+    )
+    newest = own[-1] if own else None
+    # Oldest first, as the looks' creations added them.
+    product.shot_summaries = {look.id: [shot_summary(shot) for shot in look.shots or []] for look in own}
+    product.shot_status_look_id = newest.id if newest else None
+    product.shot_status = product_shot_status((newest.shots or []) if newest else []).value
+    product.shooting_ids = sorted({look.shooting_id for look in own})
 
 
 # -- stored shapes to the wire ---------------------------------------------------------------
@@ -331,6 +363,11 @@ class ShootingService:
     def get_shooting(self, caller: Caller, shooting_id: str) -> ShootingItem:
         return self._shooting(caller, shooting_id)
 
+    def follow_scope(self, product: ProductItem) -> None:
+        """Set a product that is moving to another scope to the shot state of its looks there
+        (ProductService.update, in the write of the move, under the product's version)."""
+        follow_scope(product, self.repo.main_looks(product.id))
+
     def create_look(self, caller: Caller, shooting_id: str, data: ShootingLookCreate) -> LookItem:
         shooting = self._shooting(caller, shooting_id)
         product_id = str(data.product_id)
@@ -369,6 +406,16 @@ class ShootingService:
             product = self.products.get(product_id)
             if product is None:
                 raise InvalidField.single(["product_id"], "Product not found", product_id, "product_not_found")
+            if not in_products_scope(shooting, product):
+                # Checked on the product as this attempt writes it (under its version): a move
+                # meanwhile fails the write, and the retry sees the new scope.
+                raise InvalidField.single(
+                    ["product_id"],
+                    "The product is not in the shooting's scope: a look belongs to its main product's"
+                    " organization (or to its owner, for a personal product)",
+                    product_id,
+                    "scope_mismatch",
+                )
             # The newest look is the one the product's status follows.
             product.shot_status_look_id = look.id
             product.shot_status = ProductShootingStatus.NOT_STARTED.value
@@ -431,7 +478,9 @@ class ShootingService:
                 raise NotFound("Shot not found" if shot is not None else "Shooting look not found")
             result = change(look, shot)
             look.updated_at = iso(utcnow())
-            if product is not None:
+            # A look left in another scope by its product's move changes alone; the product is
+            # still written (unchanged) so this write and a move back are ordered by its version.
+            if product is not None and in_products_scope(look, product):
                 summaries = dict(product.shot_summaries or {})
                 summaries[look.id] = [shot_summary(s) for s in look.shots or []]
                 product.shot_summaries = summaries
@@ -502,8 +551,15 @@ class ShootingService:
         revision_id = str(uuid.uuid4())
         images = []
         for index, entry in enumerate(data.images):
+            prediction = self._sources(
+                caller,
+                product.id,
+                str(entry.prediction_id) if entry.prediction_id else None,
+                str(entry.refine_id) if entry.refine_id else None,
+                ["images", index],
+            )
             if entry.image is None:
-                url, media = self._prediction_image(caller, product.id, str(entry.prediction_id), index)
+                url, media = self._prediction_image(prediction, ["images", index, "prediction_id"])
             else:
                 resolved = resolver.resolve(entry.image, ["images", index, "image"])
                 url, media = resolved.url, resolved.media
@@ -579,22 +635,47 @@ class ShootingService:
         }
         self.images.delete([m.key for m in plan.new_items if m.id not in kept])
 
-    def _prediction_image(
-        self, caller: Caller, product_id: str, prediction_id: str, index: int
-    ) -> tuple[str, dict[str, Any] | None]:
-        """A succeeded prediction's result image (of the look's product): it becomes the
-        revision's image as stored (the generation's object stays under the product's prefix)."""
+    @staticmethod
+    def _sources(
+        caller: Caller, product_id: str, prediction_id: str | None, refine_id: str | None, loc: list[str | int]
+    ) -> dict[str, Any] | None:
+        """The prediction and refine a revision image names (stored with it, shown as its sources):
+        each must be of the look's product and one the caller may see, and the refine one of the
+        named prediction's; else a 422 at the id. The prediction, when one is named."""
         from chalicelib import wiring
 
-        prediction = wiring.generations().prediction_of(caller, product_id, prediction_id)
-        loc: list[str | int] = ["images", index, "prediction_id"]
-        if prediction is None:
-            raise InvalidField.single(
-                loc, "Prediction not found for this product", prediction_id, "prediction_not_found"
-            )
+        generations = wiring.generations()
+        prediction = None
+        if prediction_id is not None:
+            prediction = generations.prediction_of(caller, product_id, prediction_id)
+            if prediction is None:
+                raise InvalidField.single(
+                    [*loc, "prediction_id"],
+                    "Prediction not found for this product",
+                    prediction_id,
+                    "prediction_not_found",
+                )
+        if refine_id is not None:
+            found = generations.refine_of(caller, product_id, refine_id)
+            if found is None:
+                raise InvalidField.single(
+                    [*loc, "refine_id"], "Refine not found for this product", refine_id, "refine_not_found"
+                )
+            if prediction_id is not None and found[0] != prediction_id:
+                raise InvalidField.single(
+                    [*loc, "refine_id"], "The refine is not one of this prediction's", refine_id, "refine_mismatch"
+                )
+        return prediction
+
+    @staticmethod
+    def _prediction_image(prediction: dict[str, Any] | None, loc: list[str | int]) -> tuple[str, dict[str, Any] | None]:
+        """A succeeded prediction's result image (of the look's product): it becomes the
+        revision's image as stored (the generation's object stays under the product's prefix)."""
+        # The input's rule: an image, or a PREDICTION source with its prediction_id (checked by _sources).
+        assert prediction is not None
         if prediction.get("status") != "succeeded" or not prediction.get("result_image_url"):
             raise InvalidField.single(
-                loc, "The prediction has no result image yet", prediction_id, "prediction_not_ready"
+                loc, "The prediction has no result image yet", prediction.get("id"), "prediction_not_ready"
             )
         return str(prediction["result_image_url"]), prediction.get("result_image_media")
 
@@ -697,13 +778,25 @@ class ShootingService:
         return ShootingLooksSummaryPublic(data=[look_summary(look, products) for look in page], count=len(looks))
 
     def related_looks(self, caller: Caller, product_id: str, q: LooksQuery) -> ShootingLooksPublic:
-        product = self._product(caller, product_id, str(q.organization_id) if q.organization_id else None)
-        look_ids = list(dict.fromkeys(ref.look_id for ref in self.repo.look_refs(product_id)))
+        """The looks of one scope that the product takes part in (main or outfit), newest first:
+        with `organization_id` that organization's (membership required, 403), else the caller's
+        own; a superuser's without it, every scope's (by scope, then newest first). The product
+        must be readable, and may be of another scope (a public product in the outfit).
+
+        A public product may be named by any tenant's looks: only the scope's references are
+        read, a page of them, then the page's looks; `count` is the scope's references (one whose
+        look is gone, left by a product delete that failed midway, counts but shows nothing)."""
+        org_id = str(q.organization_id) if q.organization_id else None
+        if org_id is not None:
+            caller.require_member(org_id)
+        product = caller.check_product(self.products.get(product_id), None, write=False)
+        scope = None if org_id is None and caller.is_superuser else product_scope(caller.id, org_id)
+        refs, count = self.repo.related_page(product.id, scope, q.skip, q.limit)
+        look_ids = [ref.look_id for ref in refs]
         found = self.repo.batch_get_looks(look_ids)
-        looks = self._readable_looks(caller, (found[i] for i in look_ids if i in found))
-        page = _page(looks, q.skip, q.limit)
+        page = self._readable_looks(caller, (found[i] for i in look_ids if i in found))
         products = self._products_of(caller, page, {product.id: product})
-        return ShootingLooksPublic(data=[look_public(look, products) for look in page], count=len(looks))
+        return ShootingLooksPublic(data=[look_public(look, products) for look in page], count=count)
 
     def look_view(self, caller: Caller, look: LookItem) -> ShootingLookPublic:
         return look_public(look, self._products_of(caller, [look], {}))

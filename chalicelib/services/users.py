@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 
 from chalicelib.config import DEVELOPMENT_SUPERUSER_PASSWORD, SettingsError, get_settings
-from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.errors import BadRequest, Conflict, Forbidden, InvalidCredentials
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.users import UserCreate, UserPublic
 from chalicelib.services import security
+from chalicelib.services.login_throttle import LoginThrottle
 from chalicelib.store.models import UserItem
 from chalicelib.store.users import UserRepository
+
+
+def issue_token(user: UserItem) -> str:
+    return security.create_access_token(user.id, version=int(user.token_version or 0))
 
 
 def to_public(user: UserItem) -> UserPublic:
@@ -27,24 +32,37 @@ def to_public(user: UserItem) -> UserPublic:
 
 
 class UserService:
-    def __init__(self, users: UserRepository | None = None) -> None:
+    def __init__(self, users: UserRepository | None = None, throttle: LoginThrottle | None = None) -> None:
         self.users = users or UserRepository()
+        self.throttle = throttle or LoginThrottle()
 
     def authenticate(self, email: str, password: str) -> str:
-        user = self.users.get_by_email(email)
-        hashed = user.hashed_password if user else security.dummy_hash()
-        if not security.verify_password(password, hashed) or user is None:
+        # Counted before the user is read or a hash computed: a refused guess costs no argon2
+        # work, and known and unknown e-mails are refused alike (services/login_throttle.py).
+        attempt = self.throttle.begin(email)
+        try:
+            user = self.users.get_by_email(email)
+            hashed = user.hashed_password if user else security.dummy_hash()
+            verified = security.verify_password(password, hashed)
+        except Exception:
+            # No password was checked: the attempt must not count against the account.
+            self.throttle.give_back(attempt)
+            raise
+        if user is None or not verified:
             raise BadRequest("Incorrect email or password")
+        self.throttle.succeeded(attempt)
         if not user.is_active:
             raise BadRequest("Inactive user")
-        return security.create_access_token(user.id)
+        return issue_token(user)
 
     def current_user(self, token: str) -> UserItem:
-        user = self.users.get(security.user_id_from_token(token))
-        if user is None:
-            raise NotFound("User not found")
-        if not user.is_active:
-            raise BadRequest("Inactive user")
+        """The token's user. A user deleted or deactivated since, or a token older than the
+        user's token version, is refused like a bad token: nothing to tell such a caller but
+        "sign in again"."""
+        claims = security.token_claims(token)
+        user = self.users.get(claims.user_id)
+        if user is None or not user.is_active or claims.version != int(user.token_version or 0):
+            raise InvalidCredentials()
         return user
 
     def create(self, data: UserCreate, caller: UserItem | None) -> UserItem:

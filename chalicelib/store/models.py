@@ -228,6 +228,14 @@ class UserItem(TableItem, discriminator="User"):
     is_active = BooleanAttribute(default=True)
     is_superuser = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
+    # Carried in every token as `ver`: raising it (a password change, logout-all) revokes every
+    # token issued before. Items written before it existed read as 0, the version of the tokens
+    # issued before it existed too.
+    token_version = NumberAttribute(default=0)
+    # When the user last set their own e-mail address (PATCH /users/me); None while it is the one
+    # the account was created with. Nothing verifies an address, so invitations sent to it
+    # before this moment are not this account's (services/invitations.py).
+    email_changed_at = UnicodeAttribute(null=True)
 
     def refresh_keys(self) -> None:
         self.pk = f"USER#{self.id}"
@@ -447,24 +455,48 @@ class LookItem(TableItem, discriminator="Look"):
     shots = JSONAttribute(default=list)
 
     def refresh_keys(self) -> None:
-        self.pk = f"LOOK#{self.id}"
-        self.sk = "LOOK"
+        self.pk, self.sk = look_key(self.id)
         self.looks_pk = f"LOOKS#{self.product_id}"
         self.looks_sk = f"{self.created_at}#{self.id}"
 
 
+LOOKREF_PREFIX = "LOOKREF#"
+
+
+def look_key(look_id: str) -> tuple[str, str]:
+    return f"LOOK#{look_id}", "LOOK"
+
+
+def look_ref_prefix(scope: str | None) -> str:
+    """The sort-key prefix of one scope's look references in a product's partition (every
+    scope's with None)."""
+    return f"{LOOKREF_PREFIX}{scope}#" if scope else LOOKREF_PREFIX
+
+
+def look_ref_sk(owner_id: str, organization_id: str | None, created_at: str, look_id: str) -> str:
+    return f"{look_ref_prefix(product_scope(owner_id, organization_id))}{created_at}#{look_id}"
+
+
 class LookRefItem(TableItem, discriminator="LookRef"):
-    """A look a product takes part in (as main product or in the outfit), under the product:
-    the related-looks read, and what the product's delete removes."""
+    """A look a product takes part in (as main product or in the outfit), under the product and
+    keyed by the look's scope, newest first within it: a page of the related looks a reader may
+    see is one Query of their scope's references, whatever other tenants' looks name the product
+    (a public one); and the product's delete removes them with its partition."""
 
     product_id = UnicodeAttribute()
     look_id = UnicodeAttribute()
     role = UnicodeAttribute()  # "main" or "outfit"
     created_at = UnicodeAttribute()
+    # The look's scope. Null on a reference written before references were keyed by scope
+    # (`LOOKREF#<created_at>#<look>`), until `python -m ops.migrations rekey-look-refs` rewrites it.
+    owner_id = UnicodeAttribute(null=True)
+    organization_id = UnicodeAttribute(null=True)
 
     def refresh_keys(self) -> None:
+        if self.owner_id is None:
+            raise ValueError("a look reference is keyed by its look's scope: owner_id is required")
         self.pk = f"PRODUCT#{self.product_id}"
-        self.sk = f"LOOKREF#{self.created_at}#{self.look_id}"
+        self.sk = look_ref_sk(self.owner_id, self.organization_id, self.created_at, self.look_id)
 
 
 class ShotRefItem(TableItem, discriminator="ShotRef"):
@@ -493,6 +525,8 @@ class ExportTaskItem(TableItem, discriminator="ExportTask"):
     progress = NumberAttribute(default=0)
     total_items = NumberAttribute(default=0)
     processed_items = NumberAttribute(default=0)
+    # What the run left out because the task's owner may not read it (services/export_runs.py).
+    skipped_items = NumberAttribute(default=0)
     request = JSONAttribute()
     object_key = UnicodeAttribute(null=True)
     object_size = NumberAttribute(null=True)
@@ -665,3 +699,9 @@ def doc_facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, str, str | Non
 # The generation kinds live in their own module; imported here so that every read of the table
 # (a product's partition holds generations) knows their discriminators.
 from chalicelib.store import generation_models as _generation_models  # noqa: E402, F401
+
+# Likewise the invitations (an organization's partition holds them beside its members).
+from chalicelib.store import invitation_models as _invitation_models  # noqa: E402, F401
+
+# And the failed sign-in counters, so that a read of any partition knows every kind of the table.
+from chalicelib.store import login_attempts as _login_attempts  # noqa: E402, F401

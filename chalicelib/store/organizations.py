@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import Busy, Conflict, NotFound
+from pynamodb.exceptions import DeleteError
+
+from chalicelib.errors import Busy, NotFound
+from chalicelib.schemas.enums import StoredRole
 from chalicelib.store.models import MembershipItem, OrganizationItem, TableItem, bind_table
 from chalicelib.store.retry import with_retries
-from chalicelib.store.table import get_item, transaction
+from chalicelib.store.table import conditional_update, get_item, transaction, unavailable
 
 
 class OrganizationRepository:
@@ -26,32 +29,47 @@ class OrganizationRepository:
     def get(self, org_id: str) -> OrganizationItem | None:
         return get_item(OrganizationItem, f"ORG#{org_id}", "ORG")
 
+    def get_many(self, org_ids: set[str]) -> dict[str, OrganizationItem]:
+        if not org_ids:
+            return {}
+        found = OrganizationItem.batch_get([(f"ORG#{org_id}", "ORG") for org_id in org_ids])
+        return {org.id: org for org in found if isinstance(org, OrganizationItem)}
+
     def membership(self, org_id: str, user_id: str) -> MembershipItem | None:
         return get_item(MembershipItem, f"ORG#{org_id}", f"MEMBER#{user_id}")
 
-    def add_member(self, member: MembershipItem) -> None:
-        member.refresh_keys()
+    def members(self, org_id: str) -> list[MembershipItem]:
+        """Every member of the organization, in the order they joined (then by user id)."""
+        found = MembershipItem.query(f"ORG#{org_id}", MembershipItem.sk.startswith("MEMBER#"), consistent_read=True)
+        members = [m for m in found if isinstance(m, MembershipItem)]
+        return sorted(members, key=lambda m: (m.created_at, m.user_id))
 
-        def write() -> None:
-            with transaction() as tx:
-                # The organization must still exist when the member is added.
-                tx.condition_check(
-                    OrganizationItem, f"ORG#{member.organization_id}", "ORG", condition=OrganizationItem.pk.exists()
-                )
-                tx.save(member, condition=MembershipItem.pk.does_not_exist())
+    def rename(self, org: OrganizationItem, name: str, now: str) -> OrganizationItem:
+        actions = [OrganizationItem.name.set(name), OrganizationItem.updated_at.set(now)]
+        if not conditional_update(org, actions, OrganizationItem.pk.exists()):
+            raise NotFound("Organization not found")
+        return org
 
-        try:
-            with_retries(write, retry_on=(Busy,))
-        except Conflict as exc:
-            if (member.pk, member.sk) in exc.failed_keys:
-                raise Conflict("The user is already a member of this organization") from exc
-            raise NotFound("Organization not found") from exc
+    def set_role(self, member: MembershipItem, role: str) -> bool:
+        """False when the member has gone, or is the owner, whose role never changes."""
+        condition = MembershipItem.pk.exists() & (MembershipItem.role != StoredRole.OWNER.value)
+        return conditional_update(member, [MembershipItem.role.set(role)], condition)
 
     def remove_member(self, org_id: str, user_id: str) -> bool:
+        """False when there is no such member (or it is the owner, whom nothing removes)."""
         member = self.membership(org_id, user_id)
         if member is None:
             return False
-        member.delete(condition=MembershipItem.pk.exists())
+        try:
+            # The owner is never removed, whatever was read before.
+            member.delete(condition=MembershipItem.pk.exists() & (MembershipItem.role != StoredRole.OWNER.value))
+        except DeleteError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            mapped = unavailable(exc.cause_response_code)
+            if mapped is None:
+                raise
+            raise mapped from exc
         return True
 
     def organizations_of(self, user_id: str) -> list[OrganizationItem]:

@@ -266,18 +266,20 @@ class ProductRepository:
         counts = read_counts(keys)
         return [counts[key] for key in keys]
 
-    def batch_get(self, product_ids: Sequence[str]) -> dict[str, ProductItem]:
-        return self._batch_get(product_ids, None)[0]
+    def batch_get(self, product_ids: Sequence[str], consistent: bool = False) -> dict[str, ProductItem]:
+        return self._batch_get(product_ids, None, consistent)[0]
 
     @staticmethod
-    def _batch_get(product_ids: Sequence[str], counter: CounterKey | None) -> tuple[dict[str, ProductItem], int]:
+    def _batch_get(
+        product_ids: Sequence[str], counter: CounterKey | None, consistent: bool = False
+    ) -> tuple[dict[str, ProductItem], int]:
         found: dict[str, ProductItem] = {}
         count = 0
         keys: list[tuple[str, str]] = [(f"PRODUCT#{pid}", "PRODUCT") for pid in product_ids]
         if counter is not None:
             keys.append(counter)
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            for item in TableItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
+            for item in TableItem.batch_get(keys[start : start + _BATCH_GET_LIMIT], consistent_read=consistent):
                 if isinstance(item, ProductItem):
                     found[item.id] = item
                 elif isinstance(item, FacetItem):

@@ -24,6 +24,8 @@ from chalicelib.store.models import (
     ShotRefItem,
     TableItem,
     bind_table,
+    look_ref_prefix,
+    look_ref_sk,
 )
 from chalicelib.store.products import check_product_size
 from chalicelib.store.table import Transaction, get_item, transaction
@@ -82,10 +84,39 @@ class ShootingRepository:
         found = TableItem.looks_index.query(f"LOOKS#{product_id}", scan_index_forward=False)
         return [item for item in found if isinstance(item, LookItem)]
 
-    def look_refs(self, product_id: str) -> list[LookRefItem]:
-        """The looks the product takes part in, newest first."""
-        found = TableItem.query(f"PRODUCT#{product_id}", TableItem.sk.startswith("LOOKREF#"), scan_index_forward=False)
-        return [item for item in found if isinstance(item, LookRefItem)]
+    def main_looks(self, product_id: str) -> list[LookItem]:
+        """Every look of which the product is the main product, as stored now: the ids from the
+        (eventually consistent) looks index and from the "main" references in the product's
+        partition (read strongly consistent), the looks themselves read by key, consistently."""
+        refs = TableItem.query(f"PRODUCT#{product_id}", TableItem.sk.startswith("LOOKREF#"), consistent_read=True)
+        ids = [ref.look_id for ref in refs if isinstance(ref, LookRefItem) and ref.role == "main"]
+        ids += [look.id for look in self.looks_of_product(product_id)]
+        return list(self.batch_get_looks(ids, consistent=True).values()) if ids else []
+
+    def related_page(self, product_id: str, scope: str | None, skip: int, limit: int) -> tuple[list[LookRefItem], int]:
+        """The references of one scope's looks that the product takes part in (every scope's with
+        None), newest first: those from `skip` to `skip + limit`, and how many there are.
+
+        One Query of `skip + limit` references. When it comes back full, one Select=COUNT Query
+        of the rest: DynamoDB reads them (small items, about 400 bytes) without sending them.
+        Other scopes' references are never read."""
+        partition = f"PRODUCT#{product_id}"
+        prefix = look_ref_prefix(scope)
+        wanted = skip + limit
+        found = list(
+            LookRefItem.query(
+                partition,
+                LookRefItem.sk.startswith(prefix),
+                scan_index_forward=False,
+                limit=wanted,
+                page_size=wanted,
+            )
+        )
+        if len(found) < wanted:
+            return found[skip:], len(found)
+        # Older than the last one read; `between` takes its bounds in, so that one counts again.
+        rest = LookRefItem.count(partition, LookRefItem.sk.between(prefix, found[-1].sk)) - 1
+        return found[skip:], wanted + rest
 
     def batch_get_looks(self, look_ids: Sequence[str], consistent: bool = False) -> dict[str, LookItem]:
         found: dict[str, LookItem] = {}
@@ -111,6 +142,8 @@ class ShootingRepository:
         with _versioned(look, product) as tx:
             tx.save(look, condition=LookItem.pk.does_not_exist())
             for ref in refs:
+                # A reference is read by its look's scope (related_page).
+                ref.owner_id, ref.organization_id = look.owner_id, look.organization_id
                 ref.refresh_keys()
                 tx.save(ref)
                 if ref.product_id != product.id:
@@ -163,7 +196,8 @@ class ShootingRepository:
             # The look's references under its outfit products, its shots' pointers, and the
             # media records of its revisions' images.
             refs = [p for p in look.doc.get("outfit_product_ids") or [] if p != product_id]
-            keys.extend((f"PRODUCT#{p}", f"LOOKREF#{look.created_at}#{look.id}") for p in refs)
+            ref_sk = look_ref_sk(look.owner_id, look.organization_id, look.created_at, look.id)
+            keys.extend((f"PRODUCT#{p}", ref_sk) for p in refs)
             for shot in look.shots or []:
                 keys.append((f"SHOT#{shot['id']}", "SHOT"))
                 for revision in shot.get("revisions") or []:

@@ -157,6 +157,12 @@ def assert_bad_credentials(r: Response) -> None:
     assert r.headers.get("www-authenticate", r.headers.get("WWW-Authenticate")) == "Bearer", r.headers
 
 
+def assert_token_expired(r: Response) -> None:
+    assert r.status == 401, r
+    assert r.json == {"detail": "Token expired"}
+    assert r.headers.get("www-authenticate", r.headers.get("WWW-Authenticate")) == "Bearer", r.headers
+
+
 def assert_422(r: Response, loc: list[Any] | None = None, loc_prefix: str | None = None) -> None:
     assert r.status == 422, r
     detail = r.json["detail"]
@@ -304,8 +310,8 @@ def test_list_denied(api: Api, world: World) -> None:
         assert_not_authenticated(api.get(url(f"/{name}/"), headers={"Authorization": f"Basic {world.owner}"}))
         assert_not_authenticated(api.get(url(f"/{name}/", organization_id=world.org)))
         # Expired or forged token.
-        assert_bad_credentials(api.get(url(f"/{name}/"), expired_token(world.owner_id)))
-        assert_bad_credentials(api.get(url(f"/{name}/", organization_id=world.org), expired_token(world.owner_id)))
+        assert_token_expired(api.get(url(f"/{name}/"), expired_token(world.owner_id)))
+        assert_token_expired(api.get(url(f"/{name}/", organization_id=world.org), expired_token(world.owner_id)))
         assert_bad_credentials(api.get(url(f"/{name}/"), world.owner[:-4] + "AAAA"))
 
 
@@ -372,7 +378,7 @@ def test_brand_by_id_tenancy(api: Api, world: World) -> None:
     assert r.json == BRAND_NOT_FOUND
     # No token, expired token.
     assert_not_authenticated(api.get(url(f"/brands/{personal['id']}")))
-    assert_bad_credentials(get(personal["id"], expired_token(world.owner_id)))
+    assert_token_expired(get(personal["id"], expired_token(world.owner_id)))
 
 
 def test_brand_patch_tenancy(api: Api, world: World) -> None:
@@ -391,7 +397,7 @@ def test_brand_patch_tenancy(api: Api, world: World) -> None:
     assert r.status == 404, r
     assert r.json == BRAND_NOT_FOUND
     assert_not_authenticated(patch(personal["id"], "Hijacked", None))
-    assert_bad_credentials(patch(personal["id"], "Hijacked", expired_token(world.owner_id)))
+    assert_token_expired(patch(personal["id"], "Hijacked", expired_token(world.owner_id)))
     assert api.get(url(f"/brands/{personal['id']}"), world.owner).json == personal
     assert api.get(url(f"/brands/{in_org['id']}"), world.member).json == in_org
     assert "Hijacked" not in values(api, "brands", world.owner)
@@ -460,7 +466,7 @@ def test_create_tenancy(api: Api, world: World, kind: str) -> None:
     assert "Admin In Org" in values(api, listed, world.member, organization_id=world.org)
     # No token, expired token.
     assert_not_authenticated(create(None, "Anon"))
-    assert_bad_credentials(create(expired_token(world.owner_id), "Expired"))
+    assert_token_expired(create(expired_token(world.owner_id), "Expired"))
     # Registered names show up in the scope they were registered in, and only there.
     assert "Mine" in values(api, listed, world.owner)
     assert "Mine" not in values(api, listed, world.owner, organization_id=world.org)

@@ -55,7 +55,7 @@ def _tokens(value: str) -> set[str]:
     [
         ("/api/v1/products/", {"get", "post"}),
         (f"/api/v1/products/{SOME_ID}", {"get", "put", "patch", "delete"}),
-        (f"/api/v1/organizations/{SOME_ID}/members", {"post"}),
+        (f"/api/v1/organizations/{SOME_ID}/invitations", {"get", "post"}),
         ("/api/v1/login/access-token", {"post"}),
     ],
 )

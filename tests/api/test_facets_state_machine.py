@@ -283,12 +283,12 @@ class FacetMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.has_products(org=True))
     @rule(data=st.data(), fields=facet_creates)
     def transfer_to_personal(self, data: st.DataObject, fields: dict[str, Any]) -> None:
-        """Organization -> personal, by the organization's owner (the product goes to its owner_id)."""
+        """Organization -> personal, by the organization's owner, whose personal product it becomes."""
         product = self.pick(data, org=True)
         r = self.api.put(f"/api/v1/products/{product['id']}", {**fields, "organization_id": None}, self.token("A"))
         assert r.status == 200, r
         assert r.json["organization_id"] is None
-        assert r.json["owner_id"] == product["owner_id"]
+        assert r.json["owner_id"] == self.user_id("A")
         self.keep(r.json)
 
     @precondition(lambda self: self.has_products(org=True))

@@ -35,21 +35,30 @@ REFUSES_SCHEMA_VALID = {
     "POST /api/v1/predictions/{id}/refines": "a result image needs a media_resource_id or a url",
     "PATCH /api/v1/refines/{id}": "a result image needs a media_resource_id or a url",
     "PATCH /api/v1/predictions/{id}": "a result image needs a media_resource_id or a url",
-    "POST /api/v1/shots/{id}/revisions": "an image, or a PREDICTION source with its prediction_id",
+    "POST /api/v1/shots/{id}/revisions": "an image, or a PREDICTION source with its prediction_id; "
+    "prediction_id and refine_id name the look's product's",
     # the body names what the path or the query names too: they must agree
     "POST /api/v1/brands/": "body and query organization_id must agree",
     "POST /api/v1/brand-collections/": "body and query organization_id must agree",
     "POST /api/v1/shootings/": "body and query organization_id must agree",
-    "POST /api/v1/generations/": "body and query organization_id must agree; images must be real",
+    "POST /api/v1/generations/": "body and query organization_id must agree; images must be real; "
+    "product2_id, shooting_look_id and shot_id name readable objects of the product",
     "POST /api/v1/products/selected_shot/{product_id}": "body product_id must be the path's",
     # one of several fields
-    "POST /api/v1/organizations/{org_id}/members": "email or user_id",
     "POST /api/v1/products/export-approved-shots/async": "exactly one of product_ids, product_filters, "
     "shooting_look_id; body and query organization_id must agree",
     # settings: the size limit (MAX_IMAGE_BYTES) and the types taken (UPLOAD_CONTENT_TYPES)
     "POST /api/v1/uploads/": "size and type within the configured limits",
     # email-validator's rules beyond the address's length (reserved domains, label lengths)
     "POST /api/v1/users/": "a deliverable-looking email address",
+    "PATCH /api/v1/users/me": "a deliverable-looking email address",
+    "POST /api/v1/organizations/{org_id}/invitations": "a deliverable-looking email address",
+}
+# Operations whose schema-valid requests may be refused with another status, for the same kind of
+# reason: the status, and the rule.
+REFUSES_SCHEMA_VALID_WITH = {
+    # the caller's current password is not something a generator guesses
+    "PATCH /api/v1/users/me/password": ("400", "current_password must be the caller's password"),
 }
 POSITIVE_OK = ["2xx", "3xx", "401", "403", "404", "409"]
 
@@ -62,6 +71,13 @@ config = schemathesis.config.SchemathesisConfig.from_dict(
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_OK, "422"]}},
             }
             for name in REFUSES_SCHEMA_VALID
+        ]
+        + [
+            {
+                "include-name": name,
+                "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_OK, status]}},
+            }
+            for name, (status, _) in REFUSES_SCHEMA_VALID_WITH.items()
         ]
     }
 )

@@ -492,7 +492,9 @@ def test_full_flow_answers_the_reference_shapes(api: Api) -> None:
 
     # Images: base64 bytes, this product's own cover by media id, another product's by media id.
     upload = png_b64((1, 2, 3), size=(7, 5))
-    prediction = str(uuid.uuid4())
+    # The prediction an image names must be one of the look's product that the caller may see.
+    generation = ok(api.post(f"{API}/generations/", {"product_id": main["id"], "batch_size": 1}, me.token))
+    prediction = generation["predictions"][0]["id"]
     images = [
         {"image": upload, "source_type": "PREDICTION", "prediction_id": prediction, "notes": "first"},
         {"image": {"media_resource_id": main["cover_image_media"]["id"]}},
@@ -1522,16 +1524,18 @@ def test_a_succeeded_prediction_becomes_a_revision_and_is_deleted_with_the_produ
 
 
 def test_only_the_products_writers_change_its_shots(api: Api) -> None:
-    """A member of the shooting's organization who cannot write the look's product (it is in
-    another organization) cannot add or change its shots."""
+    """A member of the shooting's organization who cannot write the look's product (it moved to
+    another organization, leaving its look behind) cannot add or change its shots."""
     _, owner = new_client(api)
     member_id, member = new_client(api)
     org_a = api.org(owner.token, "A")
     org_b = api.org(owner.token, "B")
     api.add_member(owner.token, org_a, member_id)
-    product = make_product(api, owner, "B's dress", org=org_b)
+    product = make_product(api, owner, "B's dress", org=org_a)
     look = owner.look(owner.shooting(org=org_a)["id"], product["id"])
     shot = owner.shot(look["id"])
+    # A look is made in its product's scope only: the product moves after.
+    ok(api.patch(f"{API}/products/{product['id']}", {"organization_id": org_b}, owner.token))
 
     r = api.post(f"{API}/shooting-looks/{look['id']}/shots", {"shot_type": "back"}, member.token)
     assert r.status == 404, r
@@ -1539,7 +1543,8 @@ def test_only_the_products_writers_change_its_shots(api: Api) -> None:
     assert r.status == 404, r
     r = api.post(f"{API}/shots/{shot['id']}/revisions", {"images": [{"image": png_b64()}]}, member.token)
     assert r.status == 404, r
-    assert owner.product(product["id"])["shot_status"] == "IN_PROGRESS"
+    shots = owner.read(product["id"], "shots")["data"]
+    assert [(s["id"], s["status"], s["revisions"]) for s in shots] == [(shot["id"], "PENDING", [])]
 
 
 def test_an_outfit_product_deleted_meanwhile_leaves_no_reference(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

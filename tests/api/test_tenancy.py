@@ -42,6 +42,7 @@ FORBIDDEN = {"detail": "Not enough permissions"}
 ORG_NOT_FOUND = {"detail": "Organization not found"}
 NOT_AUTHENTICATED = {"detail": "Not authenticated"}
 BAD_CREDENTIALS = {"detail": "Could not validate credentials"}
+TOKEN_EXPIRED = {"detail": "Token expired"}
 
 CALLERS = ("owner", "member", "org_owner", "other", "admin")
 # Who re-reads a product after a refused write: its owner, or its organization's owner.
@@ -351,10 +352,12 @@ def test_move_out_of_organization(world: World, method: str) -> None:
         assert r.json["organization_id"] is None, r
         assert r.json["name"] == "Moved", r
         assert not in_org_list(product)
-        # Personal now: it belongs to its owner (the member who created it).
-        assert r.json["owner_id"] == world.ids["member"], r
-        mine = api.get(PRODUCTS, world.token("member")).json
+        # Personal now: the personal product of the caller who moved it, not of its creator.
+        assert r.json["owner_id"] == world.ids[caller], r
+        mine = api.get(PRODUCTS, world.token(caller)).json
         assert product["id"] in {p["id"] for p in mine["data"]}
+        assert_status(api.get(f"{PRODUCTS}{product['id']}", world.token(caller)), 200)
+        assert_status(api.get(f"{PRODUCTS}{product['id']}", world.token("member")), 404, NOT_FOUND)
 
     all_cells([(f"{method} out as {c} (expected {e})", partial(cell, c, e)) for c, e in MOVE_OUT.items()])
 
@@ -611,10 +614,10 @@ def test_create_organization(world: World) -> None:
         assert r.json["owner_id"] == world.ids[caller], r
         listed = world.api.get(ORGS, world.token(caller)).json
         assert r.json["id"] in {o["id"] for o in listed["data"]}
-        # The creator owns it: they may add members, and create products in it.
-        new_id, _ = world.api.user()
-        body = {"user_id": new_id, "role": "member"}
-        assert_status(world.api.post(f"{ORGS}{r.json['id']}/members", body, world.token(caller)), 200)
+        # The creator owns it: they may invite members, and create products in it.
+        new_id, new_token = world.api.user()
+        world.api.add_member(world.token(caller), r.json["id"], new_id)
+        assert r.json["id"] in {o["id"] for o in world.api.get(ORGS, new_token).json["data"]}
         world.api.product(world.token(caller), r.json["id"])
 
     all_cells([(caller, partial(cell, caller)) for caller in CALLERS])
@@ -642,54 +645,6 @@ def can_see_org_product(w: World, user_token: str) -> bool:
     return r.status == 200
 
 
-ADD_MEMBER: list[tuple[str, int, dict[str, Any] | None]] = [
-    ("org_owner", 200, None),
-    ("admin", 200, None),
-    ("member", 403, FORBIDDEN),
-    ("owner", 404, ORG_NOT_FOUND),
-    ("other", 404, ORG_NOT_FOUND),
-]
-
-
-def test_add_member(world: World) -> None:
-    """Only the organization's owner (or a superuser) adds members; to others it is 403, or 404 if not in it."""
-    api = world.api
-
-    def cell(caller: str, expected: int, detail: dict[str, Any] | None) -> None:
-        new_id, new_token = api.user()
-        r = api.post(f"{ORGS}{world.org}/members", {"user_id": new_id, "role": "member"}, world.token(caller))
-        assert_status(r, expected, detail)
-        if expected == 200:
-            assert r.json["user_id"] == new_id, r
-        assert can_see_org_product(world, new_token) is (expected == 200)
-        assert (world.org in {o["id"] for o in api.get(ORGS, new_token).json["data"]}) is (expected == 200)
-
-    all_cells([(f"{c} adds (expected {e})", partial(cell, c, e, d)) for c, e, d in ADD_MEMBER])
-
-
-def test_admin_role_member_cannot_add_members(world: World) -> None:
-    api = world.api
-    admin_id, admin_token = api.user()
-    api.add_member(world.token("org_owner"), world.org, admin_id, role="admin")
-    new_id, new_token = api.user()
-    r = api.post(f"{ORGS}{world.org}/members", {"user_id": new_id, "role": "member"}, admin_token)
-    assert_status(r, 403, FORBIDDEN)
-    assert not can_see_org_product(world, new_token)
-
-
-def test_member_cannot_add_themself_elsewhere(world: World) -> None:
-    """Adding oneself to an organization one is not in is refused like any non-member add."""
-    api = world.api
-    r = api.post(f"{ORGS}{world.org}/members", {"user_id": world.ids["other"], "role": "admin"}, world.token("other"))
-    assert_status(r, 404, ORG_NOT_FOUND)
-    assert not can_see_org_product(world, world.token("other"))
-
-
-def test_add_member_to_unknown_organization(world: World) -> None:
-    r = world.api.post(f"{ORGS}{uuid.uuid4()}/members", {"user_id": world.ids["other"]}, world.token("admin"))
-    assert_status(r, 404, ORG_NOT_FOUND)
-
-
 @pytest.mark.parametrize(
     ("caller", "target", "expected", "detail"),
     [
@@ -698,8 +653,8 @@ def test_add_member_to_unknown_organization(world: World) -> None:
         ("member", "member", 200, None),  # leaving
         ("owner", "member", 404, ORG_NOT_FOUND),  # not a member of the organization
         ("other", "member", 404, ORG_NOT_FOUND),
-        ("org_owner", "org_owner", 400, {"detail": "The organization's owner cannot be removed"}),
-        ("admin", "org_owner", 400, {"detail": "The organization's owner cannot be removed"}),
+        ("org_owner", "org_owner", 409, {"detail": "The organization's owner cannot leave it"}),
+        ("admin", "org_owner", 409, {"detail": "The organization's owner cannot be removed"}),
         ("member", "org_owner", 403, FORBIDDEN),
     ],
 )
@@ -741,8 +696,22 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "read_me": ("GET", "/api/v1/users/me", None),
     "create_organization": ("POST", ORGS, {"name": "Intruders"}),
     "list_organizations": ("GET", ORGS, None),
-    "add_member": ("POST", ORGS + "{org}/members", {"user_id": "{other}", "role": "admin"}),
     "remove_member": ("DELETE", ORGS + "{org}/members/{member}", None),
+    "read_organization": ("GET", ORGS + "{org}", None),
+    "update_organization": ("PATCH", ORGS + "{org}", {"name": "Intruders"}),
+    "list_members": ("GET", ORGS + "{org}/members", None),
+    "update_member": ("PATCH", ORGS + "{org}/members/{member}", {"role": "admin"}),
+    "leave_organization": ("DELETE", ORGS + "{org}/members/me", None),
+    "invite": ("POST", ORGS + "{org}/invitations", {"email": "intruder@example.com", "role": "admin"}),
+    "list_invitations": ("GET", ORGS + "{org}/invitations", None),
+    "update_me": ("PATCH", "/api/v1/users/me", {"full_name": "Intruder"}),
+    "update_password": (
+        "PATCH",
+        "/api/v1/users/me/password",
+        {"current_password": "x", "new_password": "password-456"},
+    ),
+    "logout_all": ("POST", "/api/v1/users/me/logout-all", None),
+    "my_invitations": ("GET", "/api/v1/users/me/invitations", None),
 }
 
 
@@ -790,6 +759,10 @@ def snapshot(w: World) -> dict[str, Any]:
         "personal": api.get(PRODUCTS, w.token("owner")).json,
         "in_org": api.get(f"{PRODUCTS}?organization_id={w.org}", w.token("org_owner")).json,
         "orgs": {c: api.get(ORGS, w.token(c)).json for c in CALLERS},
+        # Every caller's token still valid (no logout-all, no password change) and profile as it was.
+        "me": {c: api.get("/api/v1/users/me", w.token(c)).json for c in CALLERS},
+        "members": api.get(f"{ORGS}{w.org}/members", w.token("org_owner")).json,
+        "invitations": api.get(f"{ORGS}{w.org}/invitations", w.token("org_owner")).json,
         "images": image_keys(),
     }
 
@@ -807,6 +780,8 @@ def test_authentication_required(world: World, endpoint: str) -> None:
     def cell(kind: str) -> None:
         r = world.api.call(method, path, body=body, headers=bad_authorization(kind, world))
         detail = NOT_AUTHENTICATED if kind in NOT_AUTHENTICATED_KINDS else BAD_CREDENTIALS
+        if kind == "expired":
+            detail = TOKEN_EXPIRED
         assert_status(r, 401, detail)
         headers = {k.lower(): v for k, v in r.headers.items()}
         assert headers.get("www-authenticate") == "Bearer", r.headers
@@ -825,10 +800,10 @@ def test_authentication_required(world: World, endpoint: str) -> None:
 def test_token_of_unknown_user(world: World) -> None:
     token = create_access_token(str(uuid.uuid4()))
     r = world.api.get(f"{PRODUCTS}{world.pid('public_personal')}", token)
-    assert_status(r, 404, {"detail": "User not found"})
+    assert_status(r, 401, BAD_CREDENTIALS)
 
 
 def test_expired_token_of_superuser_is_refused(world: World) -> None:
     token = create_access_token(world.ids["admin"], timedelta(seconds=-10))
     r = world.api.get(f"{PRODUCTS}{world.pid('personal')}", token)
-    assert_status(r, 401, BAD_CREDENTIALS)
+    assert_status(r, 401, TOKEN_EXPIRED)
