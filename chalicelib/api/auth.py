@@ -30,7 +30,7 @@ bp = Blueprint(__name__)
     body=LoginForm,
     form=True,
     secure=False,
-    errors=frozenset({400}),
+    errors=frozenset({400, 429}),
 )
 def login(body: LoginForm) -> Token | Response:
     """OAuth2 password sign-in: `username` is the email. Answers a bearer token. After

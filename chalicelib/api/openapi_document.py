@@ -102,6 +102,16 @@ _THROTTLED: dict[str, Any] = {
 }
 
 
+# A route that refuses on its own when asked too often (sign-in: per account, services/login_throttle.py).
+_REFUSED_TOO_OFTEN: dict[str, Any] = {
+    **_THROTTLED,
+    "description": (
+        "Too many requests: too many failed attempts for this account in the current window, or the stage's "
+        "throttling; retry after the time given"
+    ),
+}
+
+
 def _error_response(code: int) -> dict[str, Any]:
     schema = "HTTPValidationError" if code == 422 else "HTTPError"
     response: dict[str, Any] = {
@@ -222,9 +232,9 @@ def _operation(op: Operation, builder: _Builder, description: str | None) -> dic
         }
     responses = {str(op.status): _success(op, builder)}
     for code in op.status_codes:
-        if code != op.status:
+        if code not in (op.status, 429):
             responses[str(code)] = _error_response(code)
-    responses["429"] = _THROTTLED
+    responses["429"] = _REFUSED_TOO_OFTEN if 429 in op.status_codes else _THROTTLED
     out["responses"] = dict(sorted(responses.items()))
     if op.secure:
         out["security"] = [{SECURITY_SCHEME: []}]
