@@ -83,6 +83,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # worker from being left alone with a long file at the end.
 LONGEST_FIRST = (
     "tests/api/test_openapi_fuzz.py",
+    "tests/api/test_tenancy_matrix.py",
     "tests/api/test_facets_state_machine.py",
     "tests/api/test_listing_property.py",
     "tests/api/test_tenancy.py",
