@@ -31,7 +31,6 @@ from typing import Any, cast
 import boto3
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
-from pynamodb.exceptions import DeleteError
 
 from chalicelib.config import get_settings
 from chalicelib.errors import Conflict, InvalidField, InvalidInput, NotFound, Unavailable
@@ -54,7 +53,7 @@ from chalicelib.store.jobs import JobQueue, export_queue
 from chalicelib.store.models import ExportTaskItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.shootings import ShootingRepository
-from chalicelib.store.table import unavailable
+from chalicelib.store.table import conditional_delete
 
 logger = logging.getLogger(__name__)
 
@@ -486,19 +485,7 @@ class ExportService:
 
     def _delete_unchanged(self, task: ExportTaskItem) -> bool:
         item = ExportTaskItem(pk=f"EXPORT#{task.id}", sk="EXPORT")
-        try:
-            item.delete(
-                condition=ExportTaskItem.download_expires_at == task.download_expires_at,
-                add_version_condition=False,
-            )
-        except DeleteError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            mapped = unavailable(exc.cause_response_code)
-            if mapped is not None:
-                raise mapped from exc
-            raise
-        return True
+        return conditional_delete(item, ExportTaskItem.download_expires_at == task.download_expires_at)
 
     def _exists(self, key: str) -> bool:
         try:

@@ -18,10 +18,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError
 
 from chalicelib.store.models import TableItem, bind_table
-from chalicelib.store.table import conditional_update, unavailable
+from chalicelib.store.table import conditional_delete, conditional_update
 
 
 class LoginAttemptItem(TableItem, discriminator="LoginAttempt"):
@@ -68,10 +67,4 @@ class LoginAttemptRepository:
         conditional_update(item, [LoginAttemptItem.failures.add(-1)], LoginAttemptItem.failures > 0)
 
     def clear(self, account: str, window_start: int) -> None:
-        try:
-            _item(account, window_start).delete()
-        except DeleteError as exc:
-            mapped = unavailable(exc.cause_response_code)
-            if mapped is None:
-                raise
-            raise mapped from exc
+        conditional_delete(_item(account, window_start))

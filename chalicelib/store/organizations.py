@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError
-
 from chalicelib.errors import Busy, NotFound
 from chalicelib.schemas.enums import StoredRole
 from chalicelib.store.models import MembershipItem, OrganizationItem, TableItem, bind_table
 from chalicelib.store.retry import with_retries
-from chalicelib.store.table import conditional_update, get_item, transaction, unavailable
+from chalicelib.store.table import conditional_delete, conditional_update, get_item, transaction
 
 
 class OrganizationRepository:
@@ -60,17 +58,8 @@ class OrganizationRepository:
         member = self.membership(org_id, user_id)
         if member is None:
             return False
-        try:
-            # The owner is never removed, whatever was read before.
-            member.delete(condition=MembershipItem.pk.exists() & (MembershipItem.role != StoredRole.OWNER.value))
-        except DeleteError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            mapped = unavailable(exc.cause_response_code)
-            if mapped is None:
-                raise
-            raise mapped from exc
-        return True
+        # The owner is never removed, whatever was read before.
+        return conditional_delete(member, MembershipItem.pk.exists() & (MembershipItem.role != StoredRole.OWNER.value))
 
     def organizations_of(self, user_id: str) -> list[OrganizationItem]:
         """Every organization of the user, ordered by (created_at, id)."""

@@ -142,6 +142,23 @@ def transaction(conflict_detail: str = "The resource was changed concurrently") 
         raise mapped from exc
 
 
+def conditional_delete(item: TableItem, condition: Any = None) -> bool:
+    """A DeleteItem of `item` (given by its keys) under `condition`, without its version: False
+    when the condition failed; throttling and the like are Busy/Unavailable, as every write's."""
+    from pynamodb.exceptions import DeleteError
+
+    try:
+        item.delete(condition=condition, add_version_condition=False)
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        mapped = unavailable(exc.cause_response_code)
+        if mapped is None:
+            raise
+        raise mapped from exc
+    return True
+
+
 def conditional_update(item: TableItem, actions: list[Any], condition: Any) -> bool:
     """An UpdateItem of some attributes of `item` (given by its keys), under `condition`: False
     when the condition failed. For the fields a worker owns: no read, no whole-item rewrite.
