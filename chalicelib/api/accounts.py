@@ -45,11 +45,12 @@ def update_me(caller: Caller, body: UserUpdateMe) -> UserPublic:
     tag=TAG,
     response=Message,
     body=UpdatePassword,
-    errors=frozenset({503}),
+    errors=frozenset({429, 503}),
 )
 def update_password(caller: Caller, body: UpdatePassword) -> Message:
-    """Change one's password: 400 if `current_password` is wrong. Every token issued before, this
-    one included, is refused from then on: sign in again with the new password."""
+    """Change one's password: 400 if `current_password` is wrong. Wrong current passwords count
+    against the account's sign-in limit (429 with Retry-After once it is reached). Every token
+    issued before, this one included, is refused from then on: sign in again with the new password."""
     wiring.accounts().change_password(caller.user, body)
     return Message(message="Password updated successfully")
 

@@ -20,8 +20,10 @@ def error_response(error: DomainError) -> Response:
     headers = dict(JSON_HEADERS)
     if isinstance(error, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, Unavailable):
-        headers["Retry-After"] = str(error.retry_after)
+    # A 503, or a refusal that says when to come back (a sign-in throttle's 429).
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, Unavailable) or isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     detail = error.detail
     if isinstance(error, InvalidField):
         # A service names fields of the input; on HTTP the input is the request body.

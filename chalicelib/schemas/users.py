@@ -17,7 +17,8 @@ class Token(WireModel):
 
 
 class LoginForm(WireModel):
-    username: str = Field(min_length=1)
+    # An email's length at most (RFC 5321): it becomes part of a key, which DynamoDB caps at 2 KB.
+    username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1)
 
 

@@ -6,14 +6,16 @@ from chalicelib.errors import BadRequest, InvalidCredentials, InvalidField, Stal
 from chalicelib.schemas.common import iso, utcnow
 from chalicelib.schemas.users import UpdatePassword, UserUpdateMe
 from chalicelib.services import security
+from chalicelib.services.login_throttle import LoginThrottle
 from chalicelib.store.models import UserItem
 from chalicelib.store.retry import with_retries
 from chalicelib.store.users import UserRepository
 
 
 class AccountService:
-    def __init__(self, users: UserRepository | None = None) -> None:
+    def __init__(self, users: UserRepository | None = None, throttle: LoginThrottle | None = None) -> None:
         self.users = users or UserRepository()
+        self.throttle = throttle or LoginThrottle()
 
     def update_me(self, caller: UserItem, data: UserUpdateMe) -> UserItem:
         sent = data.model_fields_set
@@ -40,18 +42,33 @@ class AccountService:
         """A new password; every token issued before, the caller's own included, is refused."""
         if data.current_password == data.new_password:
             raise BadRequest("New password cannot be the same as the current one")
-        hashed = security.hash_password(data.new_password)
+        # A token holder guessing the current password here counts against the same per-account
+        # limit as sign-in (else this would be an unthrottled way around it), before any hashing.
+        counted = self.throttle.begin(caller.email)
+        hashed: str | None = None
 
         def attempt() -> None:
+            nonlocal hashed
             # Checked against the password stored now: of two concurrent changes, the second
             # checks its current password against the first one's new password.
             user = self._reread(caller.id)
             if not security.verify_password(data.current_password, user.hashed_password):
                 raise BadRequest("Incorrect password")
+            self.throttle.succeeded(counted)
+            # Hashed once the current password is known right: a wrong guess costs one hash.
+            if hashed is None:
+                hashed = security.hash_password(data.new_password)
             if not self.users.set_password(user, hashed):
                 raise StaleWrite("The password was changed by another request")
 
-        with_retries(attempt)
+        try:
+            with_retries(attempt)
+        except (BadRequest, StaleWrite):
+            raise
+        except Exception:
+            # No password was checked (the store failed): the attempt must not count.
+            self.throttle.give_back(counted)
+            raise
 
     def logout_all(self, caller: UserItem) -> None:
         """Every token issued so far, the caller's own included, is refused from now on."""

@@ -141,8 +141,10 @@ class InvitationService:
     def _claimable(caller: Caller, invitation: InviteeItem) -> bool:
         if invitation.expired:
             return False
-        changed = caller.user.email_changed_at
-        return changed is None or invitation.created_at > changed
+        # The account's since it holds the address: from its own change of address, or else its
+        # creation (an account made later for an address someone left holds none of its past).
+        since = caller.user.email_changed_at or caller.user.created_at
+        return since is None or invitation.created_at > since
 
     def _names(self, org_ids: set[str]) -> dict[str, str]:
         return {org.id: org.name for org in self.orgs.get_many(org_ids).values()}

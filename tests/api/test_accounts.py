@@ -411,6 +411,27 @@ def test_a_password_change_revokes_every_older_token(world: OrgWorld) -> None:
     check(api.get(ME, world.token("owner")), 200)
 
 
+def test_guessing_the_current_password_counts_against_the_sign_in_limit(world: OrgWorld) -> None:
+    """A token holder cannot guess the password without limit through the change route: its wrong
+    guesses and sign-in's count together, and once the account's window is full both are refused."""
+    from chalicelib.config import get_settings
+
+    api, email = world.api, world.emails["member"]
+    limit = get_settings().login_max_failures
+    wrong = {"current_password": "not-the-password", "new_password": "a-new-password"}
+    for _ in range(limit - 1):
+        check(api.patch(PASSWORD, wrong, world.token("member")), 400, {"detail": "Incorrect password"})
+    check(api.login(email, "also-wrong"), 400, {"detail": "Incorrect email or password"})
+    for refused_now in (
+        api.patch(PASSWORD, {**wrong, "current_password": PASSWORD_OF_EVERYONE}, world.token("member")),
+        api.login(email, PASSWORD_OF_EVERYONE),
+    ):
+        assert refused_now.status == 429, refused_now
+        assert int(refused_now.headers["Retry-After"]) >= 1
+    # Nothing changed: the right password still signs in once the window is over (not waited for here).
+    assert api.get(ME, world.token("member")).status == 200
+
+
 @pytest.mark.parametrize(
     ("current", "new", "detail"),
     [

@@ -461,6 +461,21 @@ def test_an_address_taken_after_the_invitation_does_not_bring_it(world: OrgWorld
     assert in_org(world, "stranger")
 
 
+def test_an_account_made_later_for_an_invited_address_does_not_get_the_invitation(world: OrgWorld) -> None:
+    """An invitation belongs to the account that held its address when it was sent: the holder
+    moves to another address, an account is then made for the old one: not theirs to accept."""
+    invitation = invite(world, "owner", world.emails["invitee"]).json
+    check(world.api.patch("/api/v1/users/me", {"email": fresh_address()}, world.token("invitee")), 200)
+    _, newcomer = world.api.user(email=world.emails["invitee"])
+    assert world.api.get("/api/v1/users/me/invitations", newcomer).json["data"] == []
+    check(
+        world.api.post(f"/api/v1/users/me/invitations/{invitation['id']}/accept", {}, newcomer),
+        404,
+        INVITATION_NOT_FOUND,
+    )
+    assert [i["id"] for i in pending(world)] == [invitation["id"]]
+
+
 def test_an_invitation_follows_the_address_not_the_account(world: OrgWorld) -> None:
     """The invitee's list is that of the address they have now: changing it away leaves the
     invitation to whoever holds the old address."""

@@ -227,3 +227,10 @@ def test_the_limits_are_settings(api: Api, clock: Clock, monkeypatch: pytest.Mon
     assert r.status == 429 and r.headers["Retry-After"] == str(60 - T0 % 60), r
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+def test_a_username_longer_than_an_email_is_a_422(api: Api) -> None:
+    """It would become part of a key past DynamoDB's 2 KB: refused as input, never a 500."""
+    r = api.login("a" * 243 + "@example.com", "password-123")
+    assert r.status == 422, r
+    assert r.json["detail"][0]["loc"] == ["body", "username"]
