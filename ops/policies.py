@@ -31,6 +31,7 @@ CAPTION_MODEL_ID = str(Settings.model_fields["bedrock_model_id"].default)
 EVENT_SOURCE = "Lambda's SQS event source mapping polls the queue with the function's role"
 LOGS = "Lambda's runtime writes the function's logs with its role (the template creates the log group)"
 XRAY = "X-Ray's daemon in Lambda sends the traces with the function's role; X-Ray has no resource types"
+MISSING_KEY = "S3 answers a missing key 404 only to a role that may list the bucket (moto always answers 404)"
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,9 @@ def grants(function: str, stage: str) -> list[Grant]:
         own = [
             Grant("Table", ("dynamodb:GetItem", "dynamodb:UpdateItem"), _table(names)),
             Grant("Uploads", ("s3:GetObject", "s3:DeleteObject"), _objects(images, queues.UPLOADS_PREFIX)),
+            # Without it S3 answers a key that is gone with 403, not the 404 the ingest treats as
+            # "the object changed" (an event read after the lifecycle removed its upload).
+            Grant("UploadsGone", ("s3:ListBucket",), (f"arn:aws:s3:::{images}",), unrecorded=MISSING_KEY),
             _event_source(names, queues.MEDIA_QUEUE),
         ]
     elif function == queues.CAPTION_HANDLER:
@@ -147,8 +151,8 @@ def grants(function: str, stage: str) -> list[Grant]:
                 ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"),
                 _table(names),
             ),
-            # The products a task names by filters, the looks of a shooting.
-            Grant("TableIndexes", ("dynamodb:Query",), _table(names, "*")[1:]),
+            # The looks of a task's products (their shots are what it exports).
+            Grant("TableIndexes", ("dynamodb:Query",), _table(names, "looks")[1:]),
             Grant("Images", ("s3:GetObject",), _objects(images, "products/")),
             Grant(
                 "Exports",
@@ -164,7 +168,9 @@ def grants(function: str, stage: str) -> list[Grant]:
         own = [
             # DeleteItem: a dead clean-up, run once more, removes the task's record.
             Grant("Table", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"), _table(names)),
-            Grant("Uploads", ("s3:DeleteObject",), _objects(images, queues.UPLOADS_PREFIX)),
+            # A dead upload's object, deleted on condition of its ETag (which S3 authorizes as a
+            # read too).
+            Grant("Uploads", ("s3:GetObject", "s3:DeleteObject"), _objects(images, queues.UPLOADS_PREFIX)),
             # A dead run's archive (its checkpoint names the upload to abort); a dead clean-up run
             # once more (it lists the task's objects and open uploads).
             Grant(

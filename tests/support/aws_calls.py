@@ -194,7 +194,16 @@ def iam_requests(
                 ("s3:PutObject", _object_arn(bucket, params["Key"])),
             ]
         if operation == "DeleteObjects":
-            return [("s3:DeleteObject", _object_arn(bucket, o["Key"])) for o in params["Delete"]["Objects"]]
+            out = []
+            for entry in params["Delete"]["Objects"]:
+                out.append(("s3:DeleteObject", _object_arn(bucket, entry["Key"])))
+                if "ETag" in entry:
+                    out.append(("s3:GetObject", _object_arn(bucket, entry["Key"])))
+            return out
+        if operation == "DeleteObject" and "IfMatch" in params:
+            # S3: a delete conditioned on the ETag needs s3:GetObject as well as s3:DeleteObject.
+            key = _object_arn(bucket, params["Key"])
+            return [("s3:DeleteObject", key), ("s3:GetObject", key)]
         if operation in _S3_ACTIONS:
             return [(_S3_ACTIONS[operation], _object_arn(bucket, params["Key"]))]
         if operation in _S3_BUCKET_ACTIONS:
