@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from chalicelib.errors import Forbidden, InvalidField, NotFound
-from chalicelib.store.models import MembershipItem, ProductItem, UserItem
+from chalicelib.store.models import LookItem, MembershipItem, ProductItem, UserItem
 from chalicelib.store.organizations import OrganizationRepository
 
 
@@ -67,6 +67,11 @@ class Caller:
             return True
         member = self.membership(org_id)
         return member is not None and member.role in ("owner", "admin")
+
+    def sees_look(self, look: LookItem, product_id: str) -> bool:
+        """A look of that product (as its main product) that the caller may access: where an id
+        leads from a product to its looks (an export, a generation's look or shot)."""
+        return look.product_id == product_id and self.in_scope(look.owner_id, look.organization_id)
 
     def in_scope(self, owner_id: str, organization_id: str | None) -> bool:
         """The one tenancy rule of a scoped record (product, upload, shooting, look, generation):

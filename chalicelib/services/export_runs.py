@@ -115,13 +115,7 @@ class OwnerAccess:
         return self.caller is not None and product is not None and self.caller.can_read(product)
 
     def look(self, look: LookItem | None, product: ProductItem) -> bool:
-        # ShootingService.can_access's rule (not imported: the worker would load the API's services).
-        return (
-            self.caller is not None
-            and look is not None
-            and look.product_id == product.id
-            and self.caller.in_scope(look.owner_id, look.organization_id)
-        )
+        return self.caller is not None and look is not None and self.caller.sees_look(look, product.id)
 
     @staticmethod
     def image(key: str | None, product: ProductItem) -> bool:

@@ -61,7 +61,7 @@ from chalicelib.store.generations import (
 )
 from chalicelib.store.limits import MAX_ITEM_BYTES, ItemTooLarge
 from chalicelib.store.media import MediaRepository
-from chalicelib.store.models import LookItem, MediaItem, ProductItem
+from chalicelib.store.models import MediaItem, ProductItem
 from chalicelib.store.products import ProductRepository
 from chalicelib.store.retry import with_retries
 from chalicelib.store.shootings import ShootingRepository
@@ -510,7 +510,7 @@ class GenerationService:
         if data.shooting_look_id is not None:
             look_id = str(data.shooting_look_id)
             look = self.looks.get_look(look_id)
-            if look is None or not self._look_of(caller, look, product):
+            if look is None or not caller.sees_look(look, product.id):
                 raise InvalidField.single(
                     ["shooting_look_id"], "Shooting look not found for this product", look_id, "look_not_found"
                 )
@@ -523,17 +523,11 @@ class GenerationService:
             shots: list[dict[str, Any]] = (shot_look.shots if shot_look is not None else None) or []
             if (
                 shot_look is None
-                or not self._look_of(caller, shot_look, product)
+                or not caller.sees_look(shot_look, product.id)
                 or not any(shot["id"] == shot_id for shot in shots)
             ):
                 where = "this shooting look" if look is not None else "this product"
                 raise InvalidField.single(["shot_id"], f"Shot not found for {where}", shot_id, "shot_not_found")
-
-    @staticmethod
-    def _look_of(caller: Caller, look: LookItem, product: ProductItem) -> bool:
-        # The looks' own rule (ShootingService.can_access), and the product's look: predictions
-        # of the product are what a look's revisions take (services/shootings.py).
-        return caller.in_scope(look.owner_id, look.organization_id) and look.product_id == product.id
 
     def _write_selected_shots(self, item: ProductItem, shots: dict[str, str]) -> None:
         try:

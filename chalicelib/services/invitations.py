@@ -5,9 +5,9 @@ the address has an account (or is a member already), so an admin learns nothing 
 the service. Nobody becomes a member without accepting.
 
 Nothing verifies an e-mail address. An invitation is therefore the account's that held its
-address when it was sent: an address a user gives themself later (PATCH /users/me) does not
-bring them the invitations sent to it before. Accounts a superuser creates with an address are
-taken to hold it from the start.
+address when it was sent: an address a user gives themself later (PATCH /users/me), or an
+account a superuser creates later for an address someone left, does not bring the invitations
+sent to it before.
 """
 
 from __future__ import annotations
