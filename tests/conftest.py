@@ -69,13 +69,27 @@ def _attribute_calls_to_functions() -> None:
 _attribute_calls_to_functions()
 
 
+def _whole_suite(config: pytest.Config) -> bool:
+    """The run `make test` makes: every test of `testpaths`, none deselected. Only such a run
+    replaces the recorded AWS calls (the policy check needs all of them): one file run meanwhile
+    leaves them as they are."""
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+        and not config.getoption("lf", False)
+    )
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):  # the controller (or a run without workers)
+    # The controller (or a run without workers) empties the record; the workers then write theirs.
+    if _whole_suite(session.config) and not hasattr(session.config, "workerinput"):
         shutil.rmtree(aws_calls.OUTPUT, ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    aws_calls.write(os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    if _whole_suite(session.config):
+        aws_calls.write(os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 
 # The longest modules, longest first. `make test` hands whole files to two workers in collection
