@@ -69,6 +69,11 @@ def as_function[**P, R](function: str, handler: Callable[P, R]) -> Callable[P, R
     return wrapper
 
 
+def current_function() -> str | None:
+    """The function the code now runs as (None outside any)."""
+    return _function.get()
+
+
 def recorded() -> set[tuple[str, str, str]]:
     with _lock:
         return set(_recorded)

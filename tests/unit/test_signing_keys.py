@@ -268,14 +268,18 @@ def test_a_flood_of_forged_tokens_reads_once_per_interval(secret: Secret, source
     assert secret.reads == 3
 
 
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     "token",
     [
         "not-a-jwt",
         _token(KEY_1, lifetime=timedelta(minutes=-1)),  # expired: signed with a key it holds
-        jwt.encode({"sub": "user-1", "exp": datetime.now(UTC) + timedelta(minutes=5)}, KEY_1 * 2, algorithm="HS512"),
-        jwt.encode({"sub": "user-1", "exp": datetime.now(UTC) + timedelta(minutes=5)}, "", algorithm="none"),
-        jwt.encode({"exp": datetime.now(UTC) + timedelta(minutes=5)}, KEY_1, algorithm="HS256"),  # no sub
+        # Far in the future: made at collection, these must still reach their own flaw when run.
+        jwt.encode({"sub": "user-1", "exp": FAR_FUTURE}, KEY_1 * 2, algorithm="HS512"),
+        jwt.encode({"sub": "user-1", "exp": FAR_FUTURE}, "", algorithm="none"),
+        jwt.encode({"exp": FAR_FUTURE}, KEY_1, algorithm="HS256"),  # no sub
         jwt.encode({"sub": "user-1"}, KEY_1, algorithm="HS256"),  # no exp
     ],
     ids=["garbage", "expired", "other-algorithm", "unsigned", "no-sub", "no-exp"],
