@@ -1,8 +1,9 @@
-"""Table migrations: `backfill` and `verify-counters`. Operators' commands, never a request path.
+"""Table migrations. Operators' commands, never a request path.
 
     python -m ops.migrations backfill [--table T] [--segments 4] [--page-size 100] [--checkpoint PATH]
     python -m ops.migrations verify-counters [--table T] [--segments 4] [--fix]
     python -m ops.migrations rekey-look-refs [--table T] [--segments 4]
+    python -m ops.migrations rebuild-catalogues [--table T] [--segments 4]
 
 Both talk to whatever endpoint boto3 and PynamoDB are configured for (AWS_ENDPOINT_URL for the
 local stack); `--table` defaults to the settings' TABLE_NAME.
@@ -49,6 +50,11 @@ cancel out on one counter (a product leaving a value and another taking it) look
 fixers at once would both apply the difference. So run it during a quiet period (no deploy, low
 traffic) and one at a time; a second dry run reports clean when the fix held.
 
+**rebuild-catalogues** writes a snapshot of every scope's product catalogue (store.catalogue)
+from its products, read by consistent Scans after the scopes' log heads: run it once after
+deploying the catalogue over products written before it (a `backfill` ends with it too). A write
+made during the run is in the log after the number the snapshot takes and is applied on top.
+
 **rekey-look-refs** rewrites the look references written before they were keyed by their look's
 scope (`PRODUCT#<p>` / `LOOKREF#<created_at>#<look>`, no `owner_id`) as
 `LOOKREF#<scope>#<created_at>#<look>`, the scope read from the look; until then a product's
@@ -88,6 +94,8 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.config import get_settings
 from chalicelib.schemas.common import iso, utcnow
+from chalicelib.store.catalogue import rebuild
+from chalicelib.store.catalogue_models import CatalogueHeadItem
 from chalicelib.store.facets import CounterKey, CounterLabel, counter_actions, plan_product_counters, sweep_empty
 from chalicelib.store.limits import ItemTooLarge
 from chalicelib.store.models import FacetItem, LookItem, LookRefItem, ProductItem, TableItem, bind_table, look_key
@@ -467,9 +475,42 @@ def backfill(
         out(f"stopped: {type(first).__name__}: {first}; run again with the same --checkpoint to resume")
         raise first
     counters = verify_counters(table, segments=segments, fix=True, out=out) if recount else None
+    # The re-saves are UpdateItems of derived attributes, not logged: the catalogues are made
+    # anew from the products as they now are.
+    rebuild_catalogues(table, segments=segments, out=out)
     return BackfillReport(
         run=run, total=checkpoint.total(), segments_skipped=skipped, problems=problems, counters=counters
     )
+
+
+# -- catalogues ---------------------------------------------------------------------------
+
+
+def rebuild_catalogues(table: str, *, segments: int = DEFAULT_SEGMENTS, out: Out = _print) -> int:
+    """A snapshot of every scope's catalogue from its products (consistent Scans): for products
+    written before the change log, or changed by a migration's UpdateItems. Each scope's snapshot
+    takes the log number read before the products were, so a write made meanwhile is applied
+    again on top of it. Returns the number of scopes."""
+    client = _client()
+    with bound_to(table):
+        heads = {
+            item.scope: int(item.seq)
+            for item in (
+                CatalogueHeadItem.from_raw_data(raw) for raw in scan_all(client, table, "CatalogueHead", segments)
+            )
+        }
+        by_scope: dict[str, list[ProductItem]] = {}
+        for raw in scan_all(client, table, "Product", segments):
+            product = ProductItem.from_raw_data(raw)
+            product.refresh_keys()
+            by_scope.setdefault(product.scope, []).append(product)
+        for scope in sorted(set(by_scope) | set(heads)):
+            fresh = rebuild(scope, by_scope.get(scope, []), heads.get(scope, 0))
+            out(
+                f"catalogue {scope}: {len(by_scope.get(scope, []))} products"
+                + ("" if fresh else " (newer snapshot kept)")
+            )
+    return len(by_scope)
 
 
 # -- counters -----------------------------------------------------------------------------
@@ -720,7 +761,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fill = commands.add_parser("backfill", help="re-save products whose derived attributes differ, then fix counters")
     verify = commands.add_parser("verify-counters", help="recount the counters from the products and compare")
     rekey = commands.add_parser("rekey-look-refs", help="key the look references written before by their look's scope")
-    for command in (fill, verify, rekey):
+    catalogues = commands.add_parser("rebuild-catalogues", help="snapshot every scope's catalogue from its products")
+    for command in (fill, verify, rekey, catalogues):
         command.add_argument("--table", help="the table (default: the settings' TABLE_NAME)")
         command.add_argument("--segments", type=_positive, default=DEFAULT_SEGMENTS, help="parallel Scan segments")
     fill.add_argument(
@@ -740,6 +782,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if verify_counters(table, segments=args.segments, fix=args.fix).ok else 1
     if args.command == "rekey-look-refs":
         return 0 if rekey_look_refs(table, segments=args.segments).failed == 0 else 1
+    if args.command == "rebuild-catalogues":
+        rebuild_catalogues(table, segments=args.segments)
+        return 0
 
     checkpoint: Path = args.checkpoint or Path(f"backfill-{table}.json")
     try:

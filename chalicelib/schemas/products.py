@@ -241,6 +241,11 @@ STORED_FIELDS = tuple(name for name in ProductPublic.model_fields if name not in
 class ProductsPublic(WireModel):
     data: list[ProductPublic]
     count: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` (with the same filters and order) for the page after this one; "
+        "null on the last page.",
+    )
 
 
 class ProductListQuery(WireModel):
@@ -264,6 +269,13 @@ class ProductListQuery(WireModel):
     shooting_id: uuid.UUID | None = None
     shot_statuses: list[ShotStatusFilter] | None = None
     skip: int = Field(default=0, ge=0)
+    cursor: str | None = Field(
+        default=None,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next_cursor` of the previous page: the page starts after its last item, "
+        "whatever was added or removed before it since. `skip` then counts from there.",
+    )
     sort_by: ProductSortField | None = None
     sort_order: SortOrder = SortOrder.DESC
     year: int | None = None

@@ -1,29 +1,49 @@
-"""GET /products/: choose the cheapest read for the query, then filter, order and page.
+"""GET /products/: the scope's catalogue, filtered, ordered and paged in memory; the page read.
 
-- No filter beyond `enabled` and an order an index keeps (the default attention order,
-  `sort_by=created_at|updated_at`): one Query of skip + limit index entries, then the page and
-  the partition's product counter in one BatchGetItem (`ProductRepository.page`).
-- Otherwise the slim projected items of the narrowest index are read (one facet value's, the
-  smallest by the facet counters when several are given, else the scope's `enabled`
-  partition), filtered, ordered and counted here, and only the page is fetched whole.
+Every listing, whatever its filters and order, is answered from the scope's catalogue
+(services/catalogue.py), caught up with one consistent Query of the change log, and then the
+page's products in one consistent BatchGetItem: the cost of a page at any catalogue size, with
+the previous request's write in the answer on any instance.
 
-Ordering is total (ties broken by id, nulls last both ways) so pages never overlap or skip,
-and the in-memory order is the same as the indexes' for the orders both serve.
+Ordering is total (ties broken by id, nulls last both ways) so pages never overlap or skip. A
+`cursor` (answers carry `next_cursor`) names the last item of a page by its sort key, so the
+next page starts after it even when products were added or removed before it meanwhile.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
+from chalicelib.errors import InvalidInput
 from chalicelib.schemas.enums import ProductSortField, SortOrder
 from chalicelib.schemas.products import ProductListQuery, ProductPublic, ProductsPublic
 from chalicelib.services.access import Caller
+from chalicelib.services.catalogue import Catalogues, Entry
 from chalicelib.services.products import to_public
-from chalicelib.store.models import DEFAULT_SHOT_STATUS, ProductItem, attention_rank
-from chalicelib.store.products import PageOrder, ProductRepository
+from chalicelib.store.models import DEFAULT_SHOT_STATUS, attention_rank, product_scope
+from chalicelib.store.products import ProductRepository
 
-Facet = tuple[str, str | int]
+
+class Listed(Protocol):
+    """What a listing filters and orders on (a catalogue entry, or a product as stored)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name_lc(self) -> str: ...
+    @property
+    def sku_lc(self) -> str | None: ...
+    @property
+    def shot_status(self) -> str | None: ...
+    @property
+    def year(self) -> Any: ...
+    @property
+    def updated_at(self) -> Any: ...
 
 
 def _norm(value: str | None) -> str | None:
@@ -33,19 +53,19 @@ def _norm(value: str | None) -> str | None:
     return text or None
 
 
-def _year(item: ProductItem) -> int | None:
+def _year(item: Any) -> int | None:
     return int(item.year) if item.year is not None else None
 
 
-def _shot_status(item: ProductItem) -> str:
+def _shot_status(item: Any) -> str:
     return item.shot_status or DEFAULT_SHOT_STATUS
 
 
-def _flag(attr: str, wanted: bool) -> Callable[[ProductItem], bool]:
+def _flag(attr: str, wanted: bool) -> Callable[[Any], bool]:
     return lambda p: bool(getattr(p, attr)) == wanted
 
 
-def _text(attr: str, wanted: str) -> Callable[[ProductItem], bool]:
+def _text(attr: str, wanted: str) -> Callable[[Any], bool]:
     return lambda p: getattr(p, attr) == wanted
 
 
@@ -53,9 +73,9 @@ def _collections(q: ProductListQuery) -> set[str]:
     return {c for c in (_norm(v) for v in q.brand_collection or []) if c}
 
 
-def build_predicate(q: ProductListQuery) -> Callable[[ProductItem], bool]:
+def build_predicate(q: ProductListQuery) -> Callable[[Any], bool]:
     """The query's filters over slim items (lower-cased strings, flags)."""
-    checks: list[Callable[[ProductItem], bool]] = []
+    checks: list[Callable[[Any], bool]] = []
     for param, attr in (
         ("archived", "archived"),
         ("demo", "demo"),
@@ -90,35 +110,7 @@ def build_predicate(q: ProductListQuery) -> Callable[[ProductItem], bool]:
     return lambda p: all(check(p) for check in checks)
 
 
-def filters_beyond_enabled(q: ProductListQuery) -> bool:
-    """Whether the query filters on anything but `enabled` (what the page indexes partition on)."""
-    flags = (q.archived, q.demo, q.is_filler, q.is_public, q.gender, q.year, q.shooting_id)
-    texts = (q.brand, q.season, q.product_type)
-    return (
-        any(f is not None for f in flags)
-        or any(_norm(t) for t in texts)
-        or bool(_collections(q))
-        or bool(q.shot_statuses)
-        or bool(q.search)
-    )
-
-
-def page_order(q: ProductListQuery) -> tuple[PageOrder, bool] | None:
-    """The index order (and direction) that answers the query as it stands, if any."""
-    if q.enabled is None or filters_beyond_enabled(q):
-        return None
-    ascending = q.sort_order == SortOrder.ASC
-    if q.sort_by is None:
-        # Bucket rank ascending, newest change first: the attention key read backwards.
-        return ("attention", False)
-    if q.sort_by == ProductSortField.CREATED_AT:
-        return ("created", ascending)
-    if q.sort_by == ProductSortField.UPDATED_AT:
-        return ("updated", ascending)
-    return None
-
-
-_SORT_KEYS: dict[ProductSortField, Callable[[ProductItem], Any]] = {
+_SORT_KEYS: dict[ProductSortField, Callable[[Any], Any]] = {
     ProductSortField.NAME: lambda p: p.name_lc,
     ProductSortField.SEASON: lambda p: p.season_lc,
     ProductSortField.YEAR: _year,
@@ -130,7 +122,7 @@ _SORT_KEYS: dict[ProductSortField, Callable[[ProductItem], Any]] = {
 }
 
 
-def order(items: Sequence[ProductItem], sort_by: ProductSortField | None, sort_order: SortOrder) -> list[ProductItem]:
+def order[T: Listed](items: Sequence[T], sort_by: ProductSortField | None, sort_order: SortOrder) -> list[T]:
     if sort_by is None:
         # Bucket by shot status, newest change first inside a bucket (the attention index's order).
         by_update = sorted(items, key=lambda p: (p.updated_at, p.id), reverse=True)
@@ -144,49 +136,101 @@ def order(items: Sequence[ProductItem], sort_by: ProductSortField | None, sort_o
     return present + missing
 
 
-def facet_filters(q: ProductListQuery) -> list[Facet]:
-    """The query's filters that have an index of their own."""
-    facets: list[Facet] = []
-    for name in ("brand", "season"):
-        value = _norm(getattr(q, name))
-        if value is not None:
-            facets.append((name, value))
-    if q.year is not None:
-        facets.append(("year", q.year))
-    return facets
+# -- cursors ---------------------------------------------------------------------------------
+
+_CURSOR_VERSION = 1
+_CURSOR_FIELDS = ("skip", "limit", "cursor")
+
+
+def _fingerprint(q: ProductListQuery) -> str:
+    """The query a cursor belongs to: its filters and order, not its paging."""
+    shape = q.model_dump(mode="json", exclude=set(_CURSOR_FIELDS))
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def sort_key(item: Listed, sort_by: ProductSortField | None) -> list[Any]:
+    """The values the listing orders `item` by, in order (JSON: a cursor carries them)."""
+    if sort_by is None:
+        return [attention_rank(item.shot_status), item.updated_at, item.id]
+    return [_SORT_KEYS[sort_by](item), item.id]
+
+
+def _compare(a: Sequence[Any], b: Sequence[Any], sort_by: ProductSortField | None, descending: bool) -> int:
+    """Which of two sort keys comes first in the listing: the order `order` gives."""
+
+    def cmp(x: Any, y: Any) -> int:
+        return int(x > y) - int(x < y)
+
+    if sort_by is None:
+        return cmp(a[0], b[0]) or -cmp(a[1], b[1]) or -cmp(a[2], b[2])
+    sign = -1 if descending else 1
+    if (a[0] is None) != (b[0] is None):
+        return 1 if a[0] is None else -1
+    if a[0] is not None and (c := cmp(a[0], b[0])):
+        return sign * c
+    return sign * cmp(a[1], b[1])
+
+
+def encode_cursor(q: ProductListQuery, item: Listed) -> str:
+    body = {"v": _CURSOR_VERSION, "q": _fingerprint(q), "k": sort_key(item, q.sort_by)}
+    return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _bad_cursor(cursor: str, why: str) -> InvalidInput:
+    return InvalidInput.single(["query", "cursor"], f"Invalid cursor: {why}", cursor)
+
+
+def decode_cursor(q: ProductListQuery) -> list[Any] | None:
+    """The sort key after which the page starts, or None without a cursor."""
+    if q.cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(q.cursor + "=" * (-len(q.cursor) % 4))
+        body = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise _bad_cursor(q.cursor, "not a cursor this API gave") from None
+    width = 3 if q.sort_by is None else 2
+    if not isinstance(body, dict) or body.get("v") != _CURSOR_VERSION or not isinstance(body.get("k"), list):
+        raise _bad_cursor(q.cursor, "not a cursor this API gave")
+    if body.get("q") != _fingerprint(q) or len(body["k"]) != width:
+        raise _bad_cursor(q.cursor, "it belongs to a listing with other filters or another order")
+    key: list[Any] = list(body["k"])
+    return key
+
+
+def after_cursor(items: Sequence[Listed], q: ProductListQuery, cursor: list[Any]) -> int:
+    """The position of the first item that comes after the cursor's key."""
+    descending = q.sort_order == SortOrder.DESC
+    for position, item in enumerate(items):
+        if _compare(sort_key(item, q.sort_by), cursor, q.sort_by, descending) > 0:
+            return position
+    return len(items)
+
+
+# -- the listing ---------------------------------------------------------------------------
 
 
 class ProductListing:
-    def __init__(self, products: ProductRepository | None = None) -> None:
+    def __init__(self, products: ProductRepository | None = None, catalogues: Catalogues | None = None) -> None:
         self.products = products or ProductRepository()
+        self.catalogues = catalogues or Catalogues()
 
     def list(self, caller: Caller, q: ProductListQuery) -> ProductsPublic:
         org_id = str(q.organization_id) if q.organization_id else None
         if org_id:
             caller.require_member(org_id)
-        indexed = page_order(q)
-        if indexed is not None:
-            assert q.enabled is not None
-            index_order, ascending = indexed
-            page = self.products.page(caller.id, org_id, q.enabled, index_order, ascending, q.skip, q.limit)
-            return ProductsPublic(data=[to_public(p) for p in page.products], count=page.count)
-
+        cursor = decode_cursor(q)
         matches = self.matching(caller.id, org_id, q)
-        page_items = matches[q.skip : q.skip + q.limit]
-        full = self.products.batch_get([p.id for p in page_items])
+        start = q.skip + (after_cursor(matches, q, cursor) if cursor is not None else 0)
+        page_items = matches[start : start + q.limit]
+        full = self.products.batch_get([p.id for p in page_items], consistent=True)
         data: list[ProductPublic] = [to_public(full[p.id]) for p in page_items if p.id in full]
-        return ProductsPublic(data=data, count=len(matches))
+        more = start + q.limit < len(matches) and bool(page_items)
+        next_cursor = encode_cursor(q, page_items[-1]) if more else None
+        return ProductsPublic(data=data, count=len(matches), next_cursor=next_cursor)
 
-    def matching(self, user_id: str, org_id: str | None, q: ProductListQuery) -> Sequence[ProductItem]:
-        """Every product of the scope these filters match, as slim items, in the listing's order
-        (the filtered path: the narrowest index's slim items, the predicate, the sort)."""
-        facets = facet_filters(q)
-        facet: Facet | None = facets[0] if facets else None
-        if len(facets) > 1:
-            # Read the smallest of the facet indexes; a value no product has matches nothing.
-            sizes = self.products.facet_sizes(user_id, org_id, facets)
-            if min(sizes) == 0:
-                return []
-            facet = facets[sizes.index(min(sizes))]
-        slim_items = self.products.slim_in_scope(user_id, org_id, q.enabled, facet)
-        return order(list(filter(build_predicate(q), slim_items)), q.sort_by, q.sort_order)
+    def matching(self, user_id: str, org_id: str | None, q: ProductListQuery) -> Sequence[Entry]:
+        """Every product of the scope these filters match, in the listing's order, as catalogue
+        entries (every write committed before the call included)."""
+        catalogue = self.catalogues.current(product_scope(user_id, org_id))
+        return order(list(filter(build_predicate(q), catalogue.entries())), q.sort_by, q.sort_order)

@@ -698,6 +698,8 @@ def doc_facet_values(doc: dict[str, Any]) -> dict[str, tuple[str, str, str | Non
 
 # The generation kinds live in their own module; imported here so that every read of the table
 # (a product's partition holds generations) knows their discriminators.
+# And the catalogue's log, head and snapshot parts (store/catalogue.py).
+from chalicelib.store import catalogue_models as _catalogue_models  # noqa: E402, F401
 from chalicelib.store import generation_models as _generation_models  # noqa: E402, F401
 
 # Likewise the invitations (an organization's partition holds them beside its members).

@@ -5,18 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib.errors import Conflict, StaleWrite
+from chalicelib.store.catalogue import product_changes, removal
 from chalicelib.store.facets import (
     MAX_COUNTER_UPDATES,
     CounterKey,
     apply_counters,
     plan_product_counters,
-    read_counts,
     sweep_empty,
 )
 from chalicelib.store.limits import check_item_size
@@ -26,12 +25,6 @@ from chalicelib.store.models import (
     ProductItem,
     TableItem,
     bind_table,
-    facet_counter_pk,
-    facet_index_key,
-    facet_sk,
-    list_counter_sk,
-    list_partition,
-    product_scope,
 )
 from chalicelib.store.table import MAX_TRANSACTION_ITEMS, Transaction, get_item, transaction, unavailable
 
@@ -44,14 +37,6 @@ _STALE = "The product was changed by another request; retry"
 # A product write's transaction: the product, its counters, then media records. New media must
 # go in it (the product refers to them); removed ones may follow it (see `save`).
 MAX_NEW_MEDIA = MAX_TRANSACTION_ITEMS - 1 - MAX_COUNTER_UPDATES
-
-PageOrder = Literal["created", "updated", "attention"]
-
-
-@dataclass
-class Page:
-    products: list[ProductItem]
-    count: int
 
 
 @contextmanager
@@ -106,6 +91,7 @@ class ProductRepository:
         replace fails if anyone wrote the product since it was read (StaleWrite).
         """
         existing = product.version is not None
+        previous_scope = product.scope_pk if existing else None
         # Planned before refresh_keys(): the counters move from the stored keys.
         counters = plan_product_counters(product if existing else None, product)
         removed = sorted(removed_media_ids)
@@ -116,6 +102,7 @@ class ProductRepository:
         check_product_size(product)
         with _product_transaction(product) as tx:
             tx.save(product)
+            tx.log(product_changes(product, previous_scope))
             decremented = apply_counters(tx, counters, product.updated_at)
             for media in new_media:
                 media.refresh_keys()
@@ -150,6 +137,7 @@ class ProductRepository:
         try:
             with _product_transaction(product) as tx:
                 tx.delete(product)
+                tx.log(removal(product))
                 decremented = apply_counters(tx, counters, product.updated_at)
                 for pk, sk in media_keys:
                     tx.delete(MediaItem(pk=pk, sk=sk), add_version_condition=False)
@@ -165,12 +153,15 @@ class ProductRepository:
 
     def set_shot_status(self, product: ProductItem, shot_status: str) -> None:
         """Change a product's shot status (the shootings side owns it): a version-checked write
-        of the status with the attention key it sorts by, nothing else."""
+        of the status with the attention key it sorts by, and its catalogue entry."""
         product.shot_status = shot_status
         product.refresh_keys()
-        self.update_versioned(
-            product, [ProductItem.shot_status.set(shot_status), ProductItem.attention_sk.set(product.attention_sk)]
-        )
+        with _product_transaction(product) as tx:
+            tx.update(
+                product,
+                [ProductItem.shot_status.set(shot_status), ProductItem.attention_sk.set(product.attention_sk)],
+            )
+            tx.log(product_changes(product))
 
     def set_selected_shots(self, product: ProductItem, shots: dict[str, str]) -> None:
         """The product's selected shots (shot type -> prediction id), alone, under its version."""
@@ -206,65 +197,6 @@ class ProductRepository:
             logger.warning("replaced media records left behind", extra={"media_ids": list(media_ids)}, exc_info=True)
 
     # -- listings ----------------------------------------------------------------------
-
-    def page(
-        self,
-        user_id: str,
-        organization_id: str | None,
-        enabled: bool,
-        order: PageOrder,
-        ascending: bool,
-        skip: int,
-        limit: int,
-    ) -> Page:
-        """One page of a scope's enabled (or disabled) products in an order an index keeps:
-        reads skip + limit index entries, then the page and the partition's counter in one
-        BatchGetItem."""
-        scope = product_scope(user_id, organization_id)
-        index = {
-            "created": TableItem.scope_index,
-            "updated": TableItem.updated_index,
-            "attention": TableItem.attention_index,
-        }[order]
-        wanted = skip + limit
-        entries = index.query(
-            list_partition(scope, enabled), scan_index_forward=ascending, limit=wanted, page_size=wanted
-        )
-        ids = [item.id for item in entries if isinstance(item, ProductItem)][skip:]
-        counter: CounterKey = (facet_counter_pk(scope), list_counter_sk(enabled))
-        found, count = self._batch_get(ids, counter)
-        return Page(products=[found[i] for i in ids if i in found], count=count)
-
-    def slim_in_scope(
-        self,
-        user_id: str,
-        organization_id: str | None,
-        enabled: bool | None,
-        facet: tuple[str, str | int] | None = None,
-    ) -> list[ProductItem]:
-        """Every product of a scope as slim projected items: from one facet value's index when
-        given, else from the listing partition(s) of `enabled` (both when None)."""
-        scope = product_scope(user_id, organization_id)
-        queries: list[Iterable[Any]]
-        if facet is None:
-            flags = [enabled] if enabled is not None else [True, False]
-            queries = [TableItem.scope_index.query(list_partition(scope, flag)) for flag in flags]
-        else:
-            name, value = facet
-            index = {"brand": TableItem.brand_index, "season": TableItem.season_index, "year": TableItem.year_index}[
-                name
-            ]
-            queries = [index.query(facet_index_key(scope, name, value))]
-        return [item for results in queries for item in results if isinstance(item, ProductItem)]
-
-    def facet_sizes(
-        self, user_id: str, organization_id: str | None, facets: Sequence[tuple[str, str | int]]
-    ) -> list[int]:
-        """How many products of the scope carry each facet value, from the facet counters."""
-        scope_pk = facet_counter_pk(product_scope(user_id, organization_id))
-        keys = [(scope_pk, facet_sk(name, value)) for name, value in facets]
-        counts = read_counts(keys)
-        return [counts[key] for key in keys]
 
     def batch_get(self, product_ids: Sequence[str], consistent: bool = False) -> dict[str, ProductItem]:
         return self._batch_get(product_ids, None, consistent)[0]

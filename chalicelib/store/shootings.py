@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.errors import Conflict, StaleWrite
+from chalicelib.store.catalogue import product_changes
 from chalicelib.store.limits import check_item_size
 from chalicelib.store.models import (
     LookItem,
@@ -151,6 +152,7 @@ class ShootingRepository:
                     # naming its key: the service reports it at the field).
                     tx.condition_check(ProductItem, f"PRODUCT#{ref.product_id}", "PRODUCT", ProductItem.pk.exists())
             tx.update(product, _product_actions(product))
+            tx.log(product_changes(product))
 
     def save_look(
         self,
@@ -173,6 +175,7 @@ class ShootingRepository:
                 tx.save(new_shot, condition=ShotRefItem.pk.does_not_exist())
             if product is not None:
                 tx.update(product, _product_actions(product))
+                tx.log(product_changes(product))
             for media in new_media:
                 media.refresh_keys()
                 tx.save(media, condition=MediaItem.pk.does_not_exist())

@@ -90,6 +90,54 @@ class Transaction(TransactWrite):
     them (PynamoDB sends condition checks, deletes, puts, then updates), so cancellation
     reasons, which come by position, can be told by key."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.catalogue_changes: list[Any] = []
+
+    def log(self, changes: list[Any]) -> None:
+        """Product catalogue changes (store.catalogue.Change) this transaction makes: their log
+        entries are numbered and added when it commits."""
+        self.catalogue_changes.extend(changes)
+
+    def mark(self) -> tuple[int, ...]:
+        return (
+            len(self._condition_check_items),
+            len(self._delete_items),
+            len(self._put_items),
+            len(self._update_items),
+            len(self._models_for_version_attribute_update),
+        )
+
+    def rewind(self, mark: tuple[int, ...]) -> None:
+        """Drop what was added since `mark`, for another attempt under a new token."""
+        del self._condition_check_items[mark[0] :]
+        del self._delete_items[mark[1] :]
+        del self._put_items[mark[2] :]
+        del self._update_items[mark[3] :]
+        del self._models_for_version_attribute_update[mark[4] :]
+        self._client_request_token = str(uuid.uuid4())
+
+    def _unlogged_products(self) -> list[str]:
+        logged = {change.product_id for change in self.catalogue_changes}
+        written = [entry.get("Key") or entry["Item"] for entry in (*self._delete_items, *self._put_items)]
+        return [
+            a["pk"]["S"]
+            for a in written
+            if a["sk"]["S"] == "PRODUCT" and a["pk"]["S"].startswith("PRODUCT#") and a["pk"]["S"][8:] not in logged
+        ]
+
+    def _commit(self) -> Any:
+        unlogged = self._unlogged_products()
+        if unlogged:
+            # Listings read the catalogue log: a product written without its entry would be
+            # listed wrong everywhere. A bug, not bad input.
+            raise RuntimeError(f"products written without their catalogue change: {unlogged}")
+        if not self.catalogue_changes:
+            return super()._commit()
+        from chalicelib.store.catalogue import commit_logged
+
+        return commit_logged(self, self.catalogue_changes, super()._commit)
+
     def item_keys(self) -> list[Key]:
         keys: list[Key] = []
         for entry in (*self._condition_check_items, *self._delete_items, *self._put_items, *self._update_items):

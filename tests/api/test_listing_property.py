@@ -16,11 +16,9 @@ bucket (TO_REVIEW, IN_PROGRESS, NOT_STARTED, APPROVED), then updated_at desc, th
 
 from __future__ import annotations
 
-import inspect
 import random
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime
 from functools import cmp_to_key
 from typing import Any
@@ -130,60 +128,25 @@ def _hashable(value: Any) -> Any:
 
 @pytest.fixture
 def memoized_reads(world: World) -> Iterator[None]:
-    """Serve repeated listing reads from memory.
+    """Serve the pages' products from memory.
 
-    Each listing reads every slim item of the scope (or of a facet) from moto, ~1-3 s of CPU
-    for 300 products: too slow for a few hundred examples. The products do not change once
-    written, so each of the repository's reads (a scope's or facet's slim items and facet sizes
-    by their arguments, an index order once per scope and direction, full items by id) is made
-    once and then reused; the HTTP layer, query parsing, predicate, order, paging and rendering
-    all still run on every request. `test_listing_unmemoized` checks a few queries uncached.
+    Each listing reads the scope's catalogue changes (none: the world does not change) and its
+    page's products; the products do not change once written, so each is fetched once and then
+    reused. The HTTP layer, query parsing, the catalogue's catch-up, predicate, order, paging and
+    rendering all still run on every request. `test_listing_unmemoized` checks a few queries
+    uncached.
     """
     from chalicelib.store.products import ProductRepository
 
     batch_get = ProductRepository.batch_get
 
-    def memoized(name: str) -> Callable[..., Any]:
-        read = getattr(ProductRepository, name)
-
-        def cached(self: ProductRepository, *args: Any, **kwargs: Any) -> Any:
-            key = (name, _hashable(args), _hashable(tuple(sorted(kwargs.items()))))
-            if key not in world.slim:
-                world.slim[key] = read(self, *args, **kwargs)
-            found = world.slim[key]
-            return list(found) if isinstance(found, list) else found
-
-        return cached
-
-    def cached_batch_get(self: ProductRepository, product_ids: Sequence[str]) -> dict[str, Any]:
+    def cached_batch_get(self: ProductRepository, product_ids: Sequence[str], consistent: bool = False) -> Any:
         missing = [i for i in product_ids if i not in world.items]
         if missing:
-            world.items.update(batch_get(self, missing))
+            world.items.update(batch_get(self, missing, consistent))
         return {i: world.items[i] for i in product_ids if i in world.items}
 
-    def memoized_page() -> Callable[..., Any]:
-        # An index-ordered page: the scope's whole order read once per (scope, order), then sliced
-        # as the repository would read it (skip + limit entries, the last `limit` of them).
-        read = ProductRepository.page
-        signature = inspect.signature(read)
-
-        def cached(self: ProductRepository, *args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(self, *args, **kwargs)
-            skip, limit = bound.arguments.pop("skip"), bound.arguments.pop("limit")
-            key = ("page", _hashable(tuple(bound.arguments.values())[1:]))
-            if key not in world.slim:
-                world.slim[key] = read(*bound.args, skip=0, limit=len(world.products) + 1)
-            whole = world.slim[key]
-            return replace(whole, products=whole.products[skip : skip + limit])
-
-        return cached
-
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("slim_in_scope", "facet_sizes"):
-            if hasattr(ProductRepository, name):
-                mp.setattr(ProductRepository, name, memoized(name))
-        if hasattr(ProductRepository, "page"):
-            mp.setattr(ProductRepository, "page", memoized_page())
         mp.setattr(ProductRepository, "batch_get", cached_batch_get)
         yield
 
@@ -395,8 +358,7 @@ def test_listing_matches_model(world: World, memoized_reads: None, q: Query) -> 
 @example(q={"brand": "ACME", "enabled": False, "sort_by": "name", "sort_order": "asc"})
 @given(q=queries)
 def test_listing_unmemoized(world: World, q: Query) -> None:
-    """Queries with every read going to moto (the scope index, the brand facet index, an
-    index-ordered page of the default order and of created_at)."""
+    """Queries with every read going to moto (the catalogue's changes and the page)."""
     _check(world, q)
 
 

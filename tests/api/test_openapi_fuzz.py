@@ -47,6 +47,8 @@ REFUSES_SCHEMA_VALID = {
     # one of several fields
     "POST /api/v1/products/export-approved-shots/async": "exactly one of product_ids, product_filters, "
     "shooting_look_id; body and query organization_id must agree",
+    # a cursor is opaque: only the next_cursor of the same listing is one
+    "GET /api/v1/products/": "a cursor must be a next_cursor this API gave for the same filters and order",
     # settings: the size limit (MAX_IMAGE_BYTES) and the types taken (UPLOAD_CONTENT_TYPES)
     "POST /api/v1/uploads/": "size and type within the configured limits",
     # email-validator's rules beyond the address's length (reserved domains, label lengths)

@@ -76,6 +76,15 @@ def held() -> bool:
     return _held > 0
 
 
+def _forget_catalogues() -> None:
+    """The process's catalogues describe the table as it was: a replaced table (emptied, or a
+    world restored) is a new table, which no function instance would have seen before."""
+    from chalicelib import wiring
+
+    if wiring.listing.cache_info().currsize:
+        wiring.listing().catalogues.forget()
+
+
 def reset_data() -> None:
     """Empty the app's table, buckets and queues; drop every other table and bucket (what tests made)."""
     from moto.dynamodb.models import dynamodb_backends
@@ -86,6 +95,7 @@ def reset_data() -> None:
 
     settings = get_settings()
     keep_buckets = {settings.images_bucket, settings.exports_bucket}
+    _forget_catalogues()
     with moto_transactions.LOCK:
         for account in list(dynamodb_backends):
             for backend in dynamodb_backends[account].values():

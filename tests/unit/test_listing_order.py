@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.schemas.enums import ProductShootingStatus, ProductSortField, SortOrder
 from chalicelib.schemas.products import ProductListQuery
-from chalicelib.services.listing import build_predicate, facet_filters, order, page_order
+from chalicelib.services.listing import build_predicate, order
 from chalicelib.store.models import ATTENTION_ORDER, ProductItem
 
 ASC, DESC = SortOrder.ASC, SortOrder.DESC
@@ -189,42 +189,3 @@ def test_year_gender_and_shot_status_filters() -> None:
 def test_attention_order_is_the_shot_status_buckets() -> None:
     assert set(ATTENTION_ORDER) == {s.value for s in ProductShootingStatus}
     assert ATTENTION_ORDER[0] == "TO_REVIEW" and ATTENTION_ORDER[-1] == "APPROVED"
-
-
-def test_facet_filters() -> None:
-    assert facet_filters(query()) == []
-    assert facet_filters(query(search="x", product_type="Jeans")) == []
-    assert facet_filters(query(brand="ACME", season="SS24", year=2024)) == [
-        ("brand", "acme"),
-        ("season", "ss24"),
-        ("year", 2024),
-    ]
-    assert facet_filters(query(season=" SS24 ", year=2024)) == [("season", "ss24"), ("year", 2024)]
-    assert facet_filters(query(brand="  ", season="FW24")) == [("season", "fw24")]
-
-
-def test_page_order_only_without_filters_beyond_enabled() -> None:
-    assert page_order(query()) == ("attention", False)
-    assert page_order(query(sort_order="asc")) == ("attention", False)
-    assert page_order(query(enabled=False)) == ("attention", False)
-    assert page_order(query(sort_by="created_at")) == ("created", False)
-    assert page_order(query(sort_by="created_at", sort_order="asc")) == ("created", True)
-    assert page_order(query(sort_by="updated_at", sort_order="desc", skip=40, limit=20)) == ("updated", False)
-    assert page_order(query(sort_by="name")) is None
-    assert page_order(query(brand=" ")) == ("attention", False)
-    for extra in (
-        {"brand": "x"},
-        {"season": "x"},
-        {"year": 2024},
-        {"archived": False},
-        {"demo": True},
-        {"is_filler": False},
-        {"is_public": True},
-        {"gender": "MALE"},
-        {"product_type": "x"},
-        {"brand_collection": ["x"]},
-        {"shot_statuses": ["TO_REVIEW"]},
-        {"shooting_id": "6f1c2a1e-3b4c-4d5e-8f90-123456789abc"},
-        {"search": "x"},
-    ):
-        assert page_order(query(**extra)) is None, extra

@@ -126,8 +126,8 @@ def answers(api: Api, world: World) -> dict[str, Any]:
 
 
 def make_legacy(client: Any, products: list[str]) -> None:
-    """Products as written before the page indexes and counters: index keys removed (slim copies
-    too, for every other product), and no counter item left."""
+    """Products as written before the page indexes, counters and catalogue log: index keys removed
+    (slim copies too, for every other product), and no counter or catalogue item left."""
     for n, product_id in enumerate(products):
         names = INDEX_KEYS + (SLIM_COPIES if n % 2 else ())
         client.update_item(
@@ -138,6 +138,10 @@ def make_legacy(client: Any, products: list[str]) -> None:
         )
     for pk, sk in items_of(client, "Facet"):
         client.delete_item(TableName=table(), Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    # Nor any catalogue: the change log came after them.
+    for kind in ("CatalogueHead", "CatalogueChange", "CatalogueChunk"):
+        for pk, sk in items_of(client, kind):
+            client.delete_item(TableName=table(), Key={"pk": {"S": pk}, "sk": {"S": sk}})
 
 
 def without_version(item: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +170,7 @@ def test_backfill_restores_index_attributes_and_counters_as_a_fresh_write_has_th
 
     legacy = answers(api, world)
     # The simulation bites: the indexes and counters show none of the products.
-    assert legacy["a /api/v1/products/"] == {"data": [], "count": 0}
+    assert legacy["a /api/v1/products/"] == {"data": [], "count": 0, "next_cursor": None}
     assert legacy[f"admin {FACET_LISTS[0]}"]["data"] == []
 
     report = backfill(table(), tmp_path / "checkpoint.json", segments=3, page_size=2, out=quiet)
