@@ -14,6 +14,7 @@ grown long since the newest snapshot writes a new one, so a cold start stays one
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 import uuid
@@ -21,7 +22,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.errors import Unavailable
 from chalicelib.store import catalogue as log
+
+logger = logging.getLogger(__name__)
 
 # Times, year, codes (brand, collection, season, gender, type, shot status), flags, shooting
 # count, name length; then the shootings' UUIDs, the name's UTF-8 and the SKU's.
@@ -167,7 +173,8 @@ class ScopeCatalogue:
 
     def entries(self) -> Iterator[Entry]:
         decode = self._decode
-        for key, record in self.records.items():
+        # A copy (made under the GIL): another thread's catch-up may apply changes meanwhile.
+        for key, record in list(self.records.items()):
             yield decode(key, record)
 
     def wire_entries(self) -> Iterator[log.WireEntry]:
@@ -264,4 +271,9 @@ class Catalogues:
             return
         base = int(head.snapshot_seq or 0) if head.snapshot_parts else 0
         if catalogue.seq - base >= SNAPSHOT_EVERY:
-            log.write_snapshot(head, catalogue.seq, catalogue.wire_entries())
+            try:
+                log.write_snapshot(head, catalogue.seq, catalogue.wire_entries())
+            except (PynamoDBException, Unavailable):
+                # An optimization for the next cold start, not this answer: the next caught-up
+                # instance tries again.
+                logger.warning("catalogue snapshot not written", extra={"scope": catalogue.scope}, exc_info=True)
