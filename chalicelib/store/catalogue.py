@@ -289,7 +289,14 @@ def write_snapshot(head: CatalogueHeadItem, seq: int, entries: Iterable[WireEntr
         _delete_keys((catalogue_pk(scope), snapshot_sk(seq, p)) for p in range(len(parts)))
         return False
     previous, previous_parts = int(head.snapshot_seq or 0), int(head.snapshot_parts or 0)
-    garbage = [(catalogue_pk(scope), snapshot_sk(previous, p)) for p in range(previous_parts)]
+    # Every older snapshot, not only the one `head` named: another instance may have written one
+    # since `head` was read, and lost the head to this one.
+    older = TableItem.query(
+        catalogue_pk(scope),
+        TableItem.sk.between(snapshot_sk(0, 0), snapshot_sk(seq - 1, 9999)),
+        attributes_to_get=["pk", "sk"],
+    )
+    garbage = [(item.pk, item.sk) for item in older]
     if previous_parts:
         # Changes the previous snapshot already held: an instance behind it reads the new one.
         old = TableItem.query(

@@ -166,3 +166,17 @@ def test_a_replaced_table_is_read_anew() -> None:
     held = wiring.listing().catalogues
     held.current(scope).seq = 5  # as if the scope had 5 changes in a table since emptied
     assert held.current(scope).seq == 0
+
+
+def test_a_snapshot_written_from_a_stale_head_leaves_no_other_behind(api: Api) -> None:
+    user, token = api.user()
+    scope = user_scope(user)
+    for n in range(3):
+        api.product(token, name=f"P{n}")
+    stale = log.read_head(scope)
+    fresh = log.read_head(scope)
+    assert stale is not None and fresh is not None
+    assert log.write_snapshot(fresh, 2, [])  # one instance snapshots at 2
+    assert log.write_snapshot(stale, 3, [])  # another, from the head read before, at 3
+    chunks = [(int(i.seq), int(i.part)) for i in partition(scope) if isinstance(i, CatalogueChunkItem)]
+    assert chunks == [(3, 0)]
