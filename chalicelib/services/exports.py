@@ -422,8 +422,11 @@ class ExportService:
             if self.tasks.update(task_id, fields, only_from=ACTIVE):
                 return self.get(caller, task_id)
             # Finished (or gone) since it was read.
-            self.get(caller, task_id)
-        raise Conflict("Export task cannot be cancelled")
+            task = self.get(caller, task_id)
+        raise Conflict(
+            f"Export task cannot be cancelled: it is {task.status}, and only a pending or running task can be."
+            f" A finished task is removed with DELETE /api/v1/products/export-tasks/{task_id}/dismiss"
+        )
 
     def dismiss(self, caller: Caller, task_id: str) -> None:
         """A finished task (COMPLETED, FAILED, CANCELLED) goes with its objects; 409 otherwise."""

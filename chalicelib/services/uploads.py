@@ -47,7 +47,8 @@ class UploadService:
         if data.size > settings.max_image_bytes:
             raise InvalidField.single(
                 ["size"],
-                f"Input should be less than or equal to {settings.max_image_bytes}",
+                f"The file is larger than the {settings.max_image_bytes / 2**20:g} MiB limit for an image"
+                f" ({settings.max_image_bytes} bytes)",
                 data.size,
                 "less_than_equal",
             )

@@ -627,7 +627,11 @@ def test_a_finished_task_cannot_be_cancelled(api: Api, me: tuple[str, str], stat
     set_fields(task["id"], status=status)
     r = api.delete(f"{TASKS}/{task['id']}", token)
     assert r.status == 409, r
-    assert r.json == {"detail": "Export task cannot be cancelled"}
+    # It says why (the status) and what to do instead (dismiss).
+    assert r.json == {
+        "detail": f"Export task cannot be cancelled: it is {status}, and only a pending or running task can be."
+        f" A finished task is removed with DELETE /api/v1/products/export-tasks/{task['id']}/dismiss"
+    }
     assert stored(task["id"]).status == status
 
 

@@ -141,7 +141,8 @@ def test_sign_refuses_a_size_over_the_image_limit(api: Api) -> None:
     _, token = api.user()
     limit = get_settings().max_image_bytes
     (entry,) = assert_refused_at(api.post(UPLOADS, valid_body(size=limit + 1), token), ["body", "size"])
-    assert str(limit) in entry["msg"]
+    # The limit as a person reads it (10 MiB by default), and in bytes.
+    assert f"{limit / 2**20:g} MiB limit" in entry["msg"] and str(limit) in entry["msg"]
     assert entry["input"] == limit + 1
     assert upload_records() == []
     # The limit itself is allowed.
