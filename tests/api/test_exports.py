@@ -855,3 +855,12 @@ def test_retention_matches_the_bucket_lifecycle() -> None:
 
     assert EXPORT_RETENTION_DAYS == EXPORT_EXPIRE_DAYS
     assert DOWNLOAD_URL_SECONDS < CLEANUP_DELAY_SECONDS <= 900
+
+
+def test_the_readme_names_the_manifest_columns_the_file_has() -> None:
+    from pathlib import Path
+
+    from chalicelib.services.export_runs import MANIFEST_COLUMNS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"`{', '.join(MANIFEST_COLUMNS)}`" in " ".join(readme.split())
