@@ -272,13 +272,10 @@ def seed_products(user: Any, count: int, brands: int, shot_statuses: bool = Fals
     added up to. `shot_statuses`: spread the products over the four statuses, as the shootings
     side would set them, so the default order has every bucket.
     """
-    from collections import Counter as Tally
 
     from chalicelib.schemas.products import ProductCreate
     from chalicelib.services.access import Caller
     from chalicelib.services.products import ProductService
-    from chalicelib.store.facets import plan_product_counters
-    from chalicelib.store.models import FacetItem, ProductItem
     from chalicelib.store.products import ProductRepository
 
     collector = _CollectingProducts(ProductRepository())
@@ -295,16 +292,37 @@ def seed_products(user: Any, count: int, brands: int, shot_statuses: bool = Fals
             cover_image=URL_COVER,
         )
         service.create(caller, data, organization_id=None)
+
+    def spread_statuses(i: int, item: Any) -> None:
+        if shot_statuses:
+            item.shot_status = SHOT_STATUSES[(i * 7) % len(SHOT_STATUSES)]
+
+    write_seeded(collector.items, spread_statuses)
+    return [str(item.id) for item in collector.items]
+
+
+def write_seeded(items: Sequence[Any], adjust: Any = None) -> None:
+    """Products built by the service, written as its transaction would leave them: the version
+    stored as 1, by BatchWriteItem, `adjust(i, item)` applied first (as the shootings side would
+    set the item's shot state); the counters with the totals the transactions would have added
+    up to; and the scope's catalogue snapshot, as the migration for products written before the
+    catalogue log makes it (the listings read it)."""
+    from collections import Counter as Tally
+
+    from chalicelib.store.catalogue import rebuild
+    from chalicelib.store.facets import plan_product_counters
+    from chalicelib.store.models import FacetItem, ProductItem
+
     totals: Tally[tuple[str, str]] = Tally()
     labels: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
-    first_at = collector.items[0].created_at if collector.items else ""
+    first_at = items[0].created_at if items else ""
     with ProductItem.batch_write() as batch:
-        for i, item in enumerate(collector.items):
+        for i, item in enumerate(items):
             if item.version is None:
                 item.version = 1
-            if shot_statuses:
-                item.shot_status = SHOT_STATUSES[(i * 7) % len(SHOT_STATUSES)]
-                item.refresh_keys()
+            if adjust is not None:
+                adjust(i, item)
+            item.refresh_keys()
             batch.save(item)
             for key, label in plan_product_counters(None, item).increments:
                 totals[key] += 1
@@ -315,13 +333,8 @@ def seed_products(user: Any, count: int, brands: int, shot_statuses: bool = Fals
             batch.save(
                 FacetItem(pk=pk, sk=sk, product_count=total, facet=facet, value=value, brand=brand, first_at=first_at)
             )
-    # The listings read the scope's catalogue: a snapshot of what was written, as the migration
-    # for products written before the catalogue log makes it.
-    from chalicelib.store.catalogue import rebuild
-
-    if collector.items:
-        rebuild(collector.items[0].scope, collector.items)
-    return [str(item.id) for item in collector.items]
+    if items:
+        rebuild(items[0].scope, items)
 
 
 def stored_attributes(product_id: str) -> tuple[set[str], Any]:

@@ -58,6 +58,7 @@ from bench.dynamodb_calls import (
     _CollectingProducts,
     brand_name,
     create_user,
+    write_seeded,
 )
 
 DEFAULT_SIZES = (100, 1000, 10_000)
@@ -100,14 +101,10 @@ def seed_scope(user: Any, count: int) -> list[Product]:
     """`count` products in the user's own scope, built by ProductService.create, written in batches
     (as `bench.dynamodb_calls.seed_products` writes them, with more varied fields), then the
     scope's catalogue snapshot made from them by `rebuild`. Returns the items as written."""
-    from collections import Counter as Tally
 
     from chalicelib.schemas.products import ProductCreate
     from chalicelib.services.access import Caller
     from chalicelib.services.products import ProductService
-    from chalicelib.store.catalogue import rebuild
-    from chalicelib.store.facets import plan_product_counters
-    from chalicelib.store.models import FacetItem, ProductItem
     from chalicelib.store.products import ProductRepository
 
     collector = _CollectingProducts(ProductRepository())
@@ -129,29 +126,13 @@ def seed_scope(user: Any, count: int) -> list[Product]:
         mode = "basic" if i % DRAFT_EVERY == DRAFT_EVERY - 1 else "complete"
         service.create(caller, data, organization_id=None, mode=mode)
     items: list[Product] = collector.items
-    totals: Tally[tuple[str, str]] = Tally()
-    labels: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
-    first_at = items[0].created_at if items else ""
-    with ProductItem.batch_write() as batch:
-        for i, item in enumerate(items):
-            if item.version is None:
-                item.version = 1
-            # As the shootings side sets them: a status bucket each, a few products in shootings.
-            item.shot_status = SHOT_STATUSES[(i * 7) % len(SHOT_STATUSES)]
-            item.shooting_ids = _shootings(i)
-            item.refresh_keys()
-            batch.save(item)
-            for key, label in plan_product_counters(None, item).increments:
-                totals[key] += 1
-                labels[key] = label
-    with FacetItem.batch_write() as batch:
-        for (pk, sk), total in totals.items():
-            facet, value, brand = labels[(pk, sk)]
-            batch.save(
-                FacetItem(pk=pk, sk=sk, product_count=total, facet=facet, value=value, brand=brand, first_at=first_at)
-            )
-    if items:
-        rebuild(items[0].scope, items)
+
+    def shot_state(i: int, item: Product) -> None:
+        # As the shootings side sets them: a status bucket each, a few products in shootings.
+        item.shot_status = SHOT_STATUSES[(i * 7) % len(SHOT_STATUSES)]
+        item.shooting_ids = _shootings(i)
+
+    write_seeded(items, shot_state)
     return items
 
 

@@ -42,7 +42,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -55,6 +54,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+# The local stack's process helpers, shared with the e2e tests (ports below the ephemeral range,
+# the process tree from /proc).
+from tests.support.local_stack import _stat, free_port, process_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -259,54 +262,6 @@ def render(data: dict[str, Any]) -> str:
 
 
 # -- the stack -----------------------------------------------------------------------------------
-
-
-def free_port(exclude: frozenset[int] = frozenset()) -> int:
-    """A port nothing listens on, on 127.0.0.1, below the ephemeral range (where the kernel's own
-    picks and outgoing connections land)."""
-    rng = random.Random()
-    for _ in range(2000):
-        port = rng.randrange(20000, 32000)
-        if port in exclude:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port on 127.0.0.1 in 20000-32000")
-
-
-def _stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, start time) of a live process from /proc; None once gone or a zombie."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[1]), int(fields[19])
-
-
-def process_tree(root: int) -> dict[int, int]:
-    """`root` and its live descendants: pid -> start time (pids are reused)."""
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
-    with contextlib.suppress(OSError):
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and (stat := _stat(int(entry))) is not None:
-                children.setdefault(stat[0], []).append(int(entry))
-                starts[int(entry)] = stat[1]
-    tree: dict[int, int] = {}
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        if pid in starts and pid not in tree:
-            tree[pid] = starts[pid]
-            todo.extend(children.get(pid, []))
-    return tree
 
 
 # The stack's process asks the kernel to SIGKILL it when we die (PR_SET_PDEATHSIG, kept across
