@@ -45,6 +45,9 @@ WireEntry = list[Any]
 
 FLAG_ATTRIBUTES = ("archived", "enabled", "demo", "is_filler", "public")
 
+# Items the log adds to a product's transaction, at most: a move's removal and entry, and the two
+# scopes' heads. Budgeted by every product write (store/products.py).
+MAX_LOG_ITEMS = 4
 # Parts of a snapshot: under DynamoDB's 400 KB item limit with room for the keys.
 SNAPSHOT_PART_BYTES = 350_000
 # Attempts at a product write whose only failed condition was a head taken by a concurrent

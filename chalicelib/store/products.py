@@ -10,7 +10,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib.errors import Conflict, StaleWrite
-from chalicelib.store.catalogue import product_changes, removal
+from chalicelib.store.catalogue import MAX_LOG_ITEMS, product_changes, removal
 from chalicelib.store.facets import (
     MAX_COUNTER_UPDATES,
     CounterKey,
@@ -34,9 +34,11 @@ _BATCH_GET_LIMIT = 100
 
 _STALE = "The product was changed by another request; retry"
 
-# A product write's transaction: the product, its counters, then media records. New media must
-# go in it (the product refers to them); removed ones may follow it (see `save`).
-MAX_NEW_MEDIA = MAX_TRANSACTION_ITEMS - 1 - MAX_COUNTER_UPDATES
+# A product write's transaction: the product, its counters, its catalogue log, then media records.
+# New media must go in it (the product refers to them); removed ones may follow it (see `save`).
+# The room a product write leaves for other items:
+PRODUCT_WRITE_ROOM = MAX_TRANSACTION_ITEMS - 1 - MAX_LOG_ITEMS
+MAX_NEW_MEDIA = PRODUCT_WRITE_ROOM - MAX_COUNTER_UPDATES
 
 
 @contextmanager
@@ -97,7 +99,7 @@ class ProductRepository:
         removed = sorted(removed_media_ids)
         # Records of removed media are garbage once the product stops naming them: when they
         # would not fit the transaction, they are deleted right after it.
-        deferred = removed if 1 + len(counters) + len(new_media) + len(removed) > MAX_TRANSACTION_ITEMS else []
+        deferred = removed if len(counters) + len(new_media) + len(removed) > PRODUCT_WRITE_ROOM else []
         product.refresh_keys()
         check_product_size(product)
         with _product_transaction(product) as tx:
@@ -127,7 +129,7 @@ class ProductRepository:
         counters = plan_product_counters(product, None)
         # One transaction holds 100 items: the product, its counters, its media and its
         # children; children beyond that (later: generations) go in batches first.
-        room = MAX_TRANSACTION_ITEMS - 1 - len(counters) - len(media_keys)
+        room = PRODUCT_WRITE_ROOM - len(counters) - len(media_keys)
         overflow = children[: max(0, len(children) - room)]
         if overflow:
             with TableItem.batch_write() as batch:

@@ -138,3 +138,21 @@ def test_entry_fields_are_the_product_attributes_listings_read() -> None:
 
     # Every slim attribute but the discriminator has a field of the same name.
     assert set(SLIM_ATTRIBUTES) - {"kind"} <= set(Entry._fields)
+
+
+def test_a_product_write_budgets_the_items_its_log_adds() -> None:
+    from chalicelib.store.catalogue import MAX_LOG_ITEMS, product_changes
+    from chalicelib.store.facets import MAX_COUNTER_UPDATES
+    from chalicelib.store.models import ProductItem
+    from chalicelib.store.products import MAX_NEW_MEDIA
+    from chalicelib.store.table import MAX_TRANSACTION_ITEMS
+
+    # A move: its removal from one scope and its entry in the other, each with its scope's head.
+    product = ProductItem(id="p", owner_id="u", organization_id="o", created_at=ISO, updated_at=ISO)
+    product.doc = {"name": "x", "gender": "UNISEX", "archived": False, "enabled": True, "demo": False}
+    product.doc |= {"is_filler": False, "public": False}
+    product.refresh_keys()
+    changes = product_changes(product, previous_scope="USER#u")
+    assert len(changes) + len({c.scope for c in changes}) == MAX_LOG_ITEMS
+    # The product, its counters, its log and its new media fit one transaction.
+    assert 1 + MAX_COUNTER_UPDATES + MAX_LOG_ITEMS + MAX_NEW_MEDIA == MAX_TRANSACTION_ITEMS
